@@ -1,0 +1,66 @@
+/*
+ * config.h - the configuration file -> a read-only struct config.
+ *
+ * Defaults first, then the file (libconfig syntax), then validation.
+ * Every error names the place: "file:line: key: reason".
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum log_level {
+	LOG_LEVEL_ERROR,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG
+};
+
+enum sink_kind {
+	SINK_KIND_FILE,
+	SINK_KIND_STDOUT
+};
+
+struct sink_config {
+	char		*name;
+	enum sink_kind	 kind;
+	bool		 required;	/* default true */
+	/* SINK_KIND_FILE */
+	char		*path;
+	bool		 fsync;		/* default true */
+};
+
+struct config {
+	char			*path;		/* the file it was read from */
+
+	/* listen */
+	char			*address;	/* "127.0.0.1" */
+	int			 port;		/* 8080, 1..65535 */
+	char			*callback_path;	/* "/sinch/sms", starts with '/' */
+
+	/* limits */
+	size_t			 max_body_bytes;	/* 1 MiB, 1..64 MiB */
+	int			 max_connections;	/* 1024, 1..65536 */
+	int			 connection_timeout_s;	/* 30, 1..3600 */
+	int			 threads;		/* 4, 1..256 */
+	int			 shutdown_timeout_s;	/* 10, 0..3600 */
+
+	/* log */
+	enum log_level		 log_level;		/* info */
+
+	/* sinks: required, at least one, names unique */
+	struct sink_config	*sinks;
+	size_t			 nsinks;
+};
+
+/*
+ * Reads path into a new configuration.  Returns NULL with a reason in err,
+ * "file:line: key: reason" when the error has a place.
+ */
+struct config	*config_load(const char *path, char *err, size_t errlen);
+void		 config_free(struct config *);
+const char	*config_log_level_name(enum log_level);
+const char	*config_sink_kind_name(enum sink_kind);
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * report.h - raw callback body -> validated struct report.
+ *
+ * The decoder is strict where meaning would be ambiguous (not exactly one
+ * JSON object, trailing data, duplicate keys, invalid UTF-8, a required
+ * field missing or of the wrong type, a number out of range) and lenient
+ * where Sinch itself is (open status and code sets, a decimal integer sent
+ * as a string, optional fields absent or null).  A well-formed object with
+ * a type this version does not know decodes as REPORT_UNKNOWN.
+ */
+#ifndef REPORT_H
+#define REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+enum report_kind {
+	REPORT_DELIVERY,		/* delivery_report_{sms,mms} */
+	REPORT_RECIPIENT,		/* recipient_delivery_report_{sms,mms} */
+	REPORT_INBOUND,			/* mo_text, mo_binary, mo_media */
+	REPORT_UNKNOWN			/* any other type: kept, not decoded */
+};
+
+enum report_channel {
+	REPORT_CHANNEL_NONE,		/* unknown type */
+	REPORT_SMS,
+	REPORT_MMS
+};
+
+/* One bucket of a batch delivery report's statuses[]. */
+struct report_status {
+	const char	*status;
+	int32_t		 code;
+	int32_t		 count;
+	size_t		 nrecipients;	/* 0 when recipients[] is absent */
+	bool		 is_final;
+};
+
+/*
+ * Every string points into root and lives as long as the report; NULL
+ * means the field was absent (or null).  Integer fields come with a has_
+ * flag where they are optional.
+ */
+struct report {
+	json_t			*root;		/* owned */
+	enum report_kind	 kind;
+	enum report_channel	 channel;
+	const char		*type;
+
+	/* delivery reports, both kinds */
+	const char		*batch_id;
+	const char		*client_reference;
+
+	/* REPORT_DELIVERY */
+	int32_t			 total_message_count;
+	struct report_status	*statuses;	/* owned, nstatuses long */
+	size_t			 nstatuses;
+
+	/* REPORT_RECIPIENT */
+	const char		*recipient;
+	const char		*status;
+	int32_t			 code;
+	const char		*at;
+	const char		*operator_status_at;
+	const char		*applied_originator;
+	const char		*encoding;
+	const char		*operator_name;		/* "operator" */
+	bool			 has_parts;
+	int32_t			 number_of_message_parts;
+
+	/*
+	 * REPORT_RECIPIENT: the status is final.  REPORT_DELIVERY: statuses[]
+	 * is not empty and every bucket is final.
+	 */
+	bool			 is_final;
+
+	/* REPORT_INBOUND */
+	const char		*message_id;		/* "id" */
+	const char		*from;
+	const char		*to;
+	const char		*received_at;
+	const char		*sent_at;
+	const char		*operator_id;
+	const char		*body;		/* mo_text, mo_binary */
+	const char		*udh;		/* mo_binary */
+	const char		*subject;	/* mo_media body.subject */
+	const char		*message;	/* mo_media body.message */
+	size_t			 nmedia;	/* mo_media body.media[] */
+};
+
+/*
+ * Decodes len bytes of body.  Returns a new report, or NULL with a one-line
+ * reason in err (for example "invalid JSON: duplicate object key near
+ * '"type"' at line 3 column 10" or "recipient: missing required field").
+ */
+struct report	*report_decode(const char *body, size_t len, char *err,
+		    size_t errlen);
+void		 report_free(struct report *);
+
+const char	*report_kind_name(enum report_kind);
+const char	*report_channel_name(enum report_channel);
+bool		 report_status_is_final(const char *status);
+
+#endif

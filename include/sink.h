@@ -1,0 +1,96 @@
+/*
+ * sink.h - the sink interface, fan-out and worst verdict.
+ *
+ * A report with its record line becomes a delivery: one job for each
+ * sink.  Sinks finish jobs asynchronously, from their own threads, and say
+ * how with a verdict.  The delivery's callback runs exactly once, when
+ * every required sink has answered, with the worst of their verdicts.
+ */
+#ifndef SINK_H
+#define SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "config.h"
+#include "report.h"
+
+/* Ordered by severity: the worst verdict is the largest. */
+enum sink_verdict {
+	SINK_OK,		/* taken */
+	SINK_REJECT,		/* can never be taken: 422 */
+	SINK_BUSY,		/* saturated, try later: 429 */
+	SINK_RETRY		/* failed for now: 503 */
+};
+
+struct sink;
+struct sink_job;
+
+/* What each sink kind implements (sink_file.c, sink_stdout.c, ...). */
+struct sink_ops {
+	const char	*kind;
+	/* Sets sink->impl.  Returns 0, or -1 with a reason in err. */
+	int		(*open)(struct sink *, char *err, size_t errlen);
+	/* Queues the job; sink_job_done() follows, from any thread. */
+	void		(*submit)(struct sink *, struct sink_job *);
+	/* Reopens files (SIGHUP); must not block the caller for long. */
+	void		(*reopen)(struct sink *);
+	/*
+	 * Finishes every queued job and stops; jobs submitted later are
+	 * answered SINK_RETRY at once.
+	 */
+	void		(*drain)(struct sink *);
+	void		(*close)(struct sink *);
+};
+
+struct sink {
+	const struct sink_config	*cfg;	/* not owned */
+	const struct sink_ops		*ops;
+	void				*impl;
+};
+
+/* One report on its way through one sink. */
+struct sink_job {
+	struct delivery		*delivery;
+	struct sink		*sink;
+	struct sink_job		*next;		/* free for the sink's queue */
+	enum sink_verdict	 verdict;	/* free for the sink's use */
+};
+
+struct sinks {
+	struct sink	*v;
+	size_t		 n;
+};
+
+/*
+ * Called once per delivery, from the thread that finished the last
+ * required job (possibly the caller of sinks_deliver).  failed names the
+ * sink that gave the worst verdict, or is NULL when it is SINK_OK.
+ */
+typedef void	sink_done_fn(void *arg, enum sink_verdict worst,
+		    const char *failed);
+
+struct sinks	*sinks_open(const struct config *, char *err, size_t errlen);
+/*
+ * Hands report and line to every sink.  Takes ownership of both.  done
+ * runs exactly once, possibly before this returns.  Returns 0, or -1 when
+ * memory ran out (done does not run; report and line are freed).
+ */
+int		 sinks_deliver(struct sinks *, struct report *, struct buf *,
+		    sink_done_fn *done, void *arg);
+void		 sinks_reopen(struct sinks *);
+void		 sinks_drain(struct sinks *);
+void		 sinks_free(struct sinks *);
+
+const struct report	*sink_job_report(const struct sink_job *);
+const char		*sink_job_line(const struct sink_job *, size_t *len);
+/* The job is finished; it must not be touched after this. */
+void			 sink_job_done(struct sink_job *, enum sink_verdict);
+const char		*sink_verdict_name(enum sink_verdict);
+
+/* Sink kinds. */
+extern const struct sink_ops	sink_file_ops;
+extern const struct sink_ops	sink_stdout_ops;
+
+#endif

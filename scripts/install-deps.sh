@@ -1,0 +1,34 @@
+#!/bin/sh
+# install-deps.sh - installs the Debian packages that sinch-webhookd needs to
+# build and test.  Called by make when pkg-config cannot find a library, and
+# by .ci/run.  Safe to run again: apt-get skips what is already there.
+set -eu
+
+PKGS="pkg-config libmicrohttpd-dev libjansson-dev libconfig-dev check
+	libsubunit-dev curl jq ca-certificates"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -n "$missing" ] || exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		SUDO=sudo
+	else
+		echo "install-deps: need root to install:$missing" >&2
+		exit 1
+	fi
+else
+	SUDO=
+fi
+
+echo "install-deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing

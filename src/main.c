@@ -1,0 +1,129 @@
+/*
+ * main.c - command line, startup order, signal loop and shutdown.
+ *
+ * Signals are blocked before any thread starts, so only the main thread
+ * sees them, in sigwait().  Shutdown stops accepting, lets requests in
+ * flight finish (bounded), drains the sinks so that every parked request
+ * gets its answer, and only then stops the listener.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "sink.h"
+
+#ifndef VERSION
+#define VERSION		"0.1.0"
+#endif
+#define DEFAULT_CONF	"/etc/sinch-webhookd/sinch-webhookd.conf"
+/* After the sinks drain, parked requests get this long to be answered. */
+#define ANSWER_GRACE_MS	2000
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: sinch-webhookd [-tvhV] [-c file]\n"
+	    "  -c file  configuration (default %s)\n"
+	    "  -t       check the configuration and exit\n"
+	    "  -v       log debug messages\n"
+	    "  -h       show this help\n"
+	    "  -V       show the version\n", DEFAULT_CONF);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char	*path = DEFAULT_CONF;
+	struct config	*cfg;
+	struct sinks	*sinks;
+	struct http	*http;
+	sigset_t	 set;
+	char		 err[1024];
+	bool		 check_only = false, verbose = false;
+	int		 ch, sig;
+
+	while ((ch = getopt(argc, argv, "c:tvhV")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			check_only = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("sinch-webhookd %s\n", VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	if (check_only) {
+		fprintf(stderr, "%s: configuration OK\n", path);
+		config_free(cfg);
+		return 0;
+	}
+	log_init(verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		fatalx("main: unable to block signals");
+	/* A vanished stdout reader must be an error, not death. */
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((sinks = sinks_open(cfg, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if ((http = http_start(cfg, sinks, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	log_info("main: sinch-webhookd %s started", VERSION);
+
+	for (;;) {
+		if ((errno = sigwait(&set, &sig)) != 0)
+			fatal("main: sigwait");
+		if (sig == SIGHUP) {
+			log_info("main: SIGHUP, reopening files");
+			sinks_reopen(sinks);
+			continue;
+		}
+		break;
+	}
+
+	log_info("main: %s, stopping", strsignal(sig));
+	http_quiesce(http);
+	if (!http_wait_idle(http, cfg->shutdown_timeout_s * 1000))
+		log_warnx("main: requests still in flight after %d s",
+		    cfg->shutdown_timeout_s);
+	sinks_drain(sinks);
+	(void)http_wait_idle(http, ANSWER_GRACE_MS);
+	http_stop(http);
+	sinks_free(sinks);
+	log_info("main: stopped");
+	config_free(cfg);
+	return 0;
+}

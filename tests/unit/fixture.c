@@ -1,0 +1,134 @@
+/*
+ * fixture.c - helpers shared by the unit test suites.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fixture.h"
+
+static char	tmpdir[PATH_MAX];
+
+const char *
+fixture_srcdir(void)
+{
+	const char	*d = getenv("SINCH_WEBHOOKD_SRCDIR");
+
+	return d != NULL && *d != '\0' ? d : ".";
+}
+
+struct buf *
+fixture_read_path(const char *path)
+{
+	struct buf	*b;
+	char		 chunk[8192];
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	if ((b = buf_new(0)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		if (buf_append(b, chunk, (size_t)n) == -1)
+			break;
+	close(fd);
+	if (n != 0) {
+		buf_free(b);
+		return NULL;
+	}
+	/* An empty file still gets a NUL-terminated buffer. */
+	if (b->data == NULL && buf_reserve(b, 0) == -1) {
+		buf_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+struct buf *
+fixture_read(const char *rel)
+{
+	char		 path[PATH_MAX];
+	struct buf	*b;
+
+	snprintf(path, sizeof(path), "%s/tests/data/%s", fixture_srcdir(),
+	    rel);
+	b = fixture_read_path(path);
+	ck_assert_msg(b != NULL, "unable to read %s: %s", path,
+	    strerror(errno));
+	return b;
+}
+
+const char *
+fixture_vectors_dir(void)
+{
+	static char	 path[PATH_MAX];
+	const char	*env = getenv("SINCH_VECTORS");
+	struct stat	 st;
+
+	if (env != NULL && *env != '\0')
+		snprintf(path, sizeof(path), "%s", env);
+	else
+		snprintf(path, sizeof(path), "%s/../shared/vectors/sinch",
+		    fixture_srcdir());
+	if (stat(path, &st) == -1 || !S_ISDIR(st.st_mode))
+		return NULL;
+	return path;
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void
+fixture_tmp_setup(void)
+{
+	const char	*base = getenv("TMPDIR");
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/sinch-webhookd-unit.XXXXXX",
+	    base != NULL && *base != '\0' ? base : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+void
+fixture_tmp_teardown(void)
+{
+	if (tmpdir[0] != '\0')
+		nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir[0] = '\0';
+}
+
+const char *
+fixture_tmpdir(void)
+{
+	return tmpdir;
+}
+
+const char *
+fixture_write(const char *name, const char *text)
+{
+	static char	 path[PATH_MAX];
+	FILE		*f;
+
+	ck_assert_int_lt(snprintf(path, sizeof(path), "%s/%s", tmpdir, name),
+	    (int)sizeof(path));
+	f = fopen(path, "w");
+	ck_assert_msg(f != NULL, "unable to create %s", path);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+	return path;
+}

@@ -1,0 +1,24 @@
+/*
+ * run.c - runs every unit test suite.  CK_RUN_SUITE=report runs one.
+ */
+#include <stdlib.h>
+
+#include "fixture.h"
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(suite_buf());
+	srunner_add_suite(sr, suite_config());
+	srunner_add_suite(sr, suite_report());
+	srunner_add_suite(sr, suite_record());
+	srunner_add_suite(sr, suite_http());
+	srunner_add_suite(sr, suite_sink());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,340 @@
+/*
+ * test_sink.c - fan-out, worst verdict and the file sink's writer: lines
+ * arrive whole and once, failures become SINK_RETRY, a reopen moves new
+ * lines to a new file, and a drained sink answers at once.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "sink.h"
+
+#define WAIT_S	10
+
+struct outcome {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	int			 calls;
+	int			 counts[SINK_RETRY + 1];
+	enum sink_verdict	 last;
+	char			 failed[64];
+};
+
+static struct outcome	outcome;
+
+static void
+outcome_reset(void)
+{
+	pthread_mutex_init(&outcome.lock, NULL);
+	pthread_cond_init(&outcome.cond, NULL);
+	outcome.calls = 0;
+	memset(outcome.counts, 0, sizeof(outcome.counts));
+	outcome.failed[0] = '\0';
+}
+
+static void
+on_done(void *arg, enum sink_verdict v, const char *failed)
+{
+	(void)arg;
+	pthread_mutex_lock(&outcome.lock);
+	outcome.calls++;
+	outcome.counts[v]++;
+	outcome.last = v;
+	snprintf(outcome.failed, sizeof(outcome.failed), "%s",
+	    failed != NULL ? failed : "");
+	pthread_cond_broadcast(&outcome.cond);
+	pthread_mutex_unlock(&outcome.lock);
+}
+
+static void
+wait_calls(int n)
+{
+	struct timespec	deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += WAIT_S;
+	pthread_mutex_lock(&outcome.lock);
+	while (outcome.calls < n)
+		if (pthread_cond_timedwait(&outcome.cond, &outcome.lock,
+		    &deadline) != 0)
+			break;
+	ck_assert_int_eq(outcome.calls, n);
+	pthread_mutex_unlock(&outcome.lock);
+}
+
+static struct buf *
+line_of(const char *text)
+{
+	struct buf	*b = buf_new(0);
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(buf_puts(b, text), 0);
+	return b;
+}
+
+static void
+deliver(struct sinks *s, const char *text)
+{
+	ck_assert_int_eq(sinks_deliver(s, NULL, line_of(text), on_done,
+	    NULL), 0);
+}
+
+static int
+count_lines(const char *path)
+{
+	struct buf	*b = fixture_read_path(path);
+	int		 n = 0;
+	size_t		 i;
+
+	ck_assert_msg(b != NULL, "unable to read %s", path);
+	for (i = 0; i < b->len; i++)
+		if (b->data[i] == '\n')
+			n++;
+	ck_assert_msg(b->len == 0 || b->data[b->len - 1] == '\n',
+	    "%s ends in a partial line", path);
+	buf_free(b);
+	return n;
+}
+
+static char *
+tmp_path(const char *name)
+{
+	char	*p;
+
+	ck_assert_int_ne(asprintf(&p, "%s/%s", fixture_tmpdir(), name), -1);
+	return p;
+}
+
+static struct config *
+config_with(size_t n)
+{
+	struct config	*cfg = calloc(1, sizeof(*cfg));
+
+	ck_assert_ptr_nonnull(cfg);
+	cfg->sinks = calloc(n, sizeof(*cfg->sinks));
+	ck_assert_ptr_nonnull(cfg->sinks);
+	cfg->nsinks = n;
+	return cfg;
+}
+
+static void
+set_file(struct sink_config *sc, const char *name, char *path,
+    bool required, bool sync)
+{
+	sc->name = strdup(name);
+	sc->kind = SINK_KIND_FILE;
+	sc->path = path;
+	sc->required = required;
+	sc->fsync = sync;
+}
+
+static void
+config_release(struct config *cfg)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->nsinks; i++) {
+		free(cfg->sinks[i].name);
+		free(cfg->sinks[i].path);
+	}
+	free(cfg->sinks);
+	free(cfg);
+}
+
+struct pusher {
+	struct sinks	*sinks;
+	int		 first, count;
+};
+
+static void *
+push(void *arg)
+{
+	struct pusher	*p = arg;
+	char		 text[64];
+	int		 i;
+
+	for (i = p->first; i < p->first + p->count; i++) {
+		snprintf(text, sizeof(text), "{\"n\":%d}\n", i);
+		if (sinks_deliver(p->sinks, NULL, line_of(text), on_done,
+		    NULL) == -1)
+			return NULL;
+	}
+	return p;
+}
+
+START_TEST(test_sink_file_concurrent_lines_whole_and_once)
+{
+	struct config	*cfg = config_with(1);
+	struct sinks	*s;
+	struct pusher	 p[4];
+	pthread_t	 t[4];
+	void		*ret;
+	char		 err[256];
+	int		 i;
+
+	outcome_reset();
+	set_file(&cfg->sinks[0], "log", tmp_path("r.jsonl"), true, true);
+	s = sinks_open(cfg, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	for (i = 0; i < 4; i++) {
+		p[i] = (struct pusher){ s, i * 500, 500 };
+		ck_assert_int_eq(pthread_create(&t[i], NULL, push, &p[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(t[i], &ret), 0);
+		ck_assert_ptr_nonnull(ret);
+	}
+	wait_calls(2000);
+	ck_assert_int_eq(outcome.counts[SINK_OK], 2000);
+	ck_assert_int_eq(count_lines(cfg->sinks[0].path), 2000);
+	sinks_free(s);
+	config_release(cfg);
+}
+END_TEST
+
+START_TEST(test_sink_required_failure_is_retry)
+{
+	struct config	*cfg = config_with(2);
+	struct sinks	*s;
+	char		 err[256];
+
+	outcome_reset();
+	set_file(&cfg->sinks[0], "log", tmp_path("r.jsonl"), true, true);
+	set_file(&cfg->sinks[1], "full", strdup("/dev/full"), true, true);
+	s = sinks_open(cfg, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	deliver(s, "{\"a\":1}\n");
+	wait_calls(1);
+	ck_assert_int_eq(outcome.last, SINK_RETRY);
+	ck_assert_str_eq(outcome.failed, "full");
+	/* The good sink still took it. */
+	ck_assert_int_eq(count_lines(cfg->sinks[0].path), 1);
+	sinks_free(s);
+	config_release(cfg);
+}
+END_TEST
+
+START_TEST(test_sink_optional_failure_does_not_count)
+{
+	struct config	*cfg = config_with(2);
+	struct sinks	*s;
+	char		 err[256];
+
+	outcome_reset();
+	set_file(&cfg->sinks[0], "full", strdup("/dev/full"), false, true);
+	set_file(&cfg->sinks[1], "log", tmp_path("r.jsonl"), true, false);
+	s = sinks_open(cfg, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	deliver(s, "{\"a\":1}\n");
+	wait_calls(1);
+	ck_assert_int_eq(outcome.last, SINK_OK);
+	ck_assert_str_eq(outcome.failed, "");
+	sinks_free(s);
+	config_release(cfg);
+}
+END_TEST
+
+START_TEST(test_sink_no_required_sink_is_ok)
+{
+	struct config	*cfg = config_with(1);
+	struct sinks	*s;
+	char		 err[256];
+
+	outcome_reset();
+	set_file(&cfg->sinks[0], "full", strdup("/dev/full"), false, false);
+	s = sinks_open(cfg, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	deliver(s, "{\"a\":1}\n");
+	wait_calls(1);
+	ck_assert_int_eq(outcome.last, SINK_OK);
+	sinks_free(s);
+	config_release(cfg);
+}
+END_TEST
+
+START_TEST(test_sink_reopen_moves_new_lines)
+{
+	struct config	*cfg = config_with(1);
+	struct sinks	*s;
+	char		*old;
+	char		 err[256];
+
+	outcome_reset();
+	set_file(&cfg->sinks[0], "log", tmp_path("r.jsonl"), true, true);
+	old = tmp_path("r.jsonl.1");
+	s = sinks_open(cfg, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	deliver(s, "{\"a\":1}\n");
+	wait_calls(1);
+	ck_assert_int_eq(rename(cfg->sinks[0].path, old), 0);
+	sinks_reopen(s);
+	deliver(s, "{\"a\":2}\n");
+	deliver(s, "{\"a\":3}\n");
+	wait_calls(3);
+	ck_assert_int_eq(outcome.counts[SINK_OK], 3);
+	ck_assert_int_eq(count_lines(old), 1);
+	ck_assert_int_eq(count_lines(cfg->sinks[0].path), 2);
+	sinks_free(s);
+	free(old);
+	config_release(cfg);
+}
+END_TEST
+
+START_TEST(test_sink_drained_answers_retry_at_once)
+{
+	struct config	*cfg = config_with(1);
+	struct sinks	*s;
+	char		 err[256];
+
+	outcome_reset();
+	set_file(&cfg->sinks[0], "log", tmp_path("r.jsonl"), true, true);
+	s = sinks_open(cfg, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	deliver(s, "{\"a\":1}\n");
+	sinks_drain(s);
+	/* Drained means answered: no wait needed. */
+	ck_assert_int_eq(outcome.calls, 1);
+	ck_assert_int_eq(outcome.last, SINK_OK);
+	deliver(s, "{\"a\":2}\n");
+	ck_assert_int_eq(outcome.calls, 2);
+	ck_assert_int_eq(outcome.last, SINK_RETRY);
+	ck_assert_int_eq(count_lines(cfg->sinks[0].path), 1);
+	sinks_free(s);
+	config_release(cfg);
+}
+END_TEST
+
+START_TEST(test_sink_open_missing_directory_fails)
+{
+	struct config	*cfg = config_with(1);
+	char		 err[256];
+
+	set_file(&cfg->sinks[0], "log", tmp_path("no/such/dir/r.jsonl"), true,
+	    true);
+	ck_assert_ptr_null(sinks_open(cfg, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "sink log: unable to open") != NULL &&
+	    strstr(err, "No such file or directory") != NULL, "err: %s", err);
+	config_release(cfg);
+}
+END_TEST
+
+Suite *
+suite_sink(void)
+{
+	Suite	*s = suite_create("sink");
+	TCase	*tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, fixture_tmp_setup, fixture_tmp_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_sink_file_concurrent_lines_whole_and_once);
+	tcase_add_test(tc, test_sink_required_failure_is_retry);
+	tcase_add_test(tc, test_sink_optional_failure_does_not_count);
+	tcase_add_test(tc, test_sink_no_required_sink_is_ok);
+	tcase_add_test(tc, test_sink_reopen_moves_new_lines);
+	tcase_add_test(tc, test_sink_drained_answers_retry_at_once);
+	tcase_add_test(tc, test_sink_open_missing_directory_fails);
+	suite_add_tcase(s, tc);
+	return s;
+}
