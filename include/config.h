@@ -36,7 +36,7 @@ struct config {
 
 	/* listen */
 	char			*address;	/* "127.0.0.1" */
-	int			 port;		/* 8080, 1..65535 */
+	int			 port;		/* 8080, 0..65535; 0: any */
 	char			*callback_path;	/* "/sinch/sms", starts with '/' */
 
 	/* limits */

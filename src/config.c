@@ -1,0 +1,1161 @@
+/*
+ * config.c - reads the configuration file into a read-only struct config.
+ *
+ * Defaults come first.  The raw text is then checked for what libconfig
+ * 1.5 would silently misread, libconfig parses it, and one walk over the
+ * tree checks each setting against the key tables below: that the key
+ * exists, its type, and its range or form.  Every error names its place
+ * as "file:line: key: reason".  The result owns copies of its strings, so
+ * the libconfig tree is gone when config_load() returns.  What the values
+ * mean at run time is left to the modules that use them.
+ *
+ * A new key is a row in one of the tables; a new sink kind is a name in
+ * sink_kind_names[] and a schema of its own keys in sink_kind_schemas[].
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
+#include "buf.h"
+#include "config.h"
+
+#define nitems(a)		(sizeof(a) / sizeof((a)[0]))
+
+#define CONFIG_TEXT_MAX		(1 << 20)	/* bytes in one file */
+#define CONFIG_KEY_MAX		128		/* "sinks.[3].name" */
+#define CONFIG_WHY_MAX		256		/* the reason in an error */
+#define CONFIG_QUOTE_BYTES	40		/* of a value, in an error */
+#define CONFIG_QUOTE_MAX	(CONFIG_QUOTE_BYTES * 4 + 8)
+#define CONFIG_SINK_NAME_MAX	64
+#define CONFIG_URL_PATH_MAX	1024
+
+/* Where errors go while one file is read. */
+struct config_ctx {
+	const char	*path;		/* as the caller gave it */
+	char		*err;
+	size_t		 errlen;
+};
+
+/* How an integer field is stored, from its declared type. */
+enum config_store {
+	CONFIG_STORE_INT,
+	CONFIG_STORE_SIZE
+};
+
+#define CFG_OFF(f)	offsetof(struct config, f)
+#define CFG_SINK_OFF(f)	offsetof(struct sink_config, f)
+#define CFG_STORE(x)	_Generic((x),					\
+			    int: CONFIG_STORE_INT,			\
+			    size_t: CONFIG_STORE_SIZE)
+#define CFG_INT(f)	CFG_OFF(f), CFG_STORE(((struct config *)0)->f)
+
+/* Each row type starts with its key; find_row() relies on it. */
+struct config_int {
+	const char		*key;
+	size_t			 off;
+	enum config_store	 store;
+	long long		 min;
+	long long		 max;
+	long long		 def;
+};
+
+struct config_str {
+	const char	*key;
+	size_t		 off;		/* of a char *, owned */
+	const char	*def;		/* NULL: the field stays NULL */
+	bool		 required;
+	/* 0, or -1 with the reason in why. */
+	int		(*check)(const char *, char *why, size_t whylen);
+};
+
+struct config_bool {
+	const char	*key;
+	size_t		 off;
+	bool		 def;
+};
+
+/* A string that names one value of a C enum (stored as an int). */
+struct config_enum {
+	const char		*key;
+	size_t			 off;
+	const char *const	*names;		/* indexed by enum value */
+	size_t			 nnames;
+	const char		*what;		/* "unknown level ..." */
+	bool			 required;
+	int			 def;
+};
+
+/* A list with a parser of its own, such as the sinks. */
+struct config_list {
+	const char	*key;
+	bool		 required;
+	int		(*parse)(struct config_ctx *, const config_setting_t *,
+			    const char *key, void *base);
+};
+
+/* The keys of one struct; a key with dots lies in groups. */
+struct config_schema {
+	const struct config_int		*ints;
+	size_t				 nints;
+	const struct config_str		*strs;
+	size_t				 nstrs;
+	const struct config_bool	*bools;
+	size_t				 nbools;
+	const struct config_enum	*enums;
+	size_t				 nenums;
+	const struct config_list	*lists;
+	size_t				 nlists;
+};
+
+enum config_type {
+	CONFIG_T_INT,
+	CONFIG_T_STR,
+	CONFIG_T_BOOL,
+	CONFIG_T_ENUM,
+	CONFIG_T_LIST
+};
+
+/* One row found in a schema. */
+struct config_ref {
+	enum config_type	 type;
+	const void		*row;
+};
+
+/*
+ * What one group in the file may hold and where its values go.  A sink
+ * has two schemas, the common one and its kind's; prefix is "sinks.[0]"
+ * for a sink's keys in errors and "" at the top; kind is the sink's kind.
+ */
+struct config_scope {
+	const struct config_schema	*schemas[2];
+	void				*base;
+	const char			*prefix;
+	const char			*kind;
+};
+
+static int	check_address(const char *, char *, size_t);
+static int	check_url_path(const char *, char *, size_t);
+static int	check_sink_name(const char *, char *, size_t);
+static int	check_nonempty(const char *, char *, size_t);
+static int	parse_sinks(struct config_ctx *, const config_setting_t *,
+		    const char *, void *);
+
+static void	fail(struct config_ctx *, const config_setting_t *,
+		    const char *, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
+static void	fail_at(struct config_ctx *, const char *, unsigned int,
+		    const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
+
+static const char *const log_level_names[] = {
+	[LOG_LEVEL_ERROR] = "error",
+	[LOG_LEVEL_WARN] = "warn",
+	[LOG_LEVEL_INFO] = "info",
+	[LOG_LEVEL_DEBUG] = "debug",
+};
+
+static const char *const sink_kind_names[] = {
+	[SINK_KIND_FILE] = "file",
+	[SINK_KIND_STDOUT] = "stdout",
+};
+
+/* Enum fields are written through an int. */
+_Static_assert(sizeof(enum log_level) == sizeof(int), "enum log_level");
+_Static_assert(sizeof(enum sink_kind) == sizeof(int), "enum sink_kind");
+
+static const struct config_int config_ints[] = {
+	/* key				field
+	 *    min	max		default */
+	{ "listen.port",		CFG_INT(port),
+	    0,		65535,		8080 },
+	{ "limits.max_body_bytes",	CFG_INT(max_body_bytes),
+	    1,		64 << 20,	1 << 20 },
+	{ "limits.max_connections",	CFG_INT(max_connections),
+	    1,		65536,		1024 },
+	{ "limits.connection_timeout_s", CFG_INT(connection_timeout_s),
+	    1,		3600,		30 },
+	{ "limits.threads",		CFG_INT(threads),
+	    1,		256,		4 },
+	{ "limits.shutdown_timeout_s",	CFG_INT(shutdown_timeout_s),
+	    0,		3600,		10 },
+};
+
+static const struct config_str config_strs[] = {
+	/* key			field
+	 *    default		required check */
+	{ "listen.address",	CFG_OFF(address),
+	    "127.0.0.1",	false,	check_address },
+	{ "listen.path",	CFG_OFF(callback_path),
+	    "/sinch/sms",	false,	check_url_path },
+};
+
+static const struct config_enum config_enums[] = {
+	/* key			field
+	 *    names, count
+	 *    what	required default */
+	{ "log.level",		CFG_OFF(log_level),
+	    log_level_names, nitems(log_level_names),
+	    "level",	false,	LOG_LEVEL_INFO },
+};
+
+static const struct config_list config_lists[] = {
+	/* key		required parse */
+	{ "sinks",	true,	parse_sinks },
+};
+
+static const struct config_schema config_schema = {
+	.ints = config_ints,	.nints = nitems(config_ints),
+	.strs = config_strs,	.nstrs = nitems(config_strs),
+	.enums = config_enums,	.nenums = nitems(config_enums),
+	.lists = config_lists,	.nlists = nitems(config_lists),
+};
+
+/* Keys that every sink has, whatever its kind. */
+static const struct config_str sink_strs[] = {
+	/* key		field
+	 *    default	required check */
+	{ "name",	CFG_SINK_OFF(name),
+	    NULL,	true,	check_sink_name },
+};
+
+static const struct config_bool sink_bools[] = {
+	/* key		field			default */
+	{ "required",	CFG_SINK_OFF(required),	true },
+};
+
+static const struct config_enum sink_enums[] = {
+	/* key		field
+	 *    names, count
+	 *    what	required default */
+	{ "kind",	CFG_SINK_OFF(kind),
+	    sink_kind_names, nitems(sink_kind_names),
+	    "kind",	true,	0 },
+};
+
+static const struct config_schema sink_schema = {
+	.strs = sink_strs,	.nstrs = nitems(sink_strs),
+	.bools = sink_bools,	.nbools = nitems(sink_bools),
+	.enums = sink_enums,	.nenums = nitems(sink_enums),
+};
+
+/* kind = "file" */
+static const struct config_str sink_file_strs[] = {
+	/* key		field
+	 *    default	required check */
+	{ "path",	CFG_SINK_OFF(path),
+	    NULL,	true,	check_nonempty },
+};
+
+static const struct config_bool sink_file_bools[] = {
+	/* key		field			default */
+	{ "fsync",	CFG_SINK_OFF(fsync),	true },
+};
+
+static const struct config_schema sink_file_schema = {
+	.strs = sink_file_strs,		.nstrs = nitems(sink_file_strs),
+	.bools = sink_file_bools,	.nbools = nitems(sink_file_bools),
+};
+
+/* The keys each kind adds; NULL when it adds none. */
+static const struct config_schema *const sink_kind_schemas[] = {
+	[SINK_KIND_FILE] = &sink_file_schema,
+	[SINK_KIND_STDOUT] = NULL,
+};
+
+_Static_assert(nitems(sink_kind_schemas) == nitems(sink_kind_names),
+    "every sink kind needs a name and a schema");
+
+static void
+vfail(struct config_ctx *ctx, const char *file, unsigned int line,
+    const char *key, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+
+/*
+ * Fills the caller's buffer with "file:line: key: reason", or without the
+ * line when it is 0 and without the key when it is NULL.
+ */
+static void
+vfail(struct config_ctx *ctx, const char *file, unsigned int line,
+    const char *key, const char *fmt, va_list ap)
+{
+	char	 why[CONFIG_WHY_MAX], at[16] = "";
+
+	vsnprintf(why, sizeof(why), fmt, ap);
+	if (line > 0)
+		snprintf(at, sizeof(at), ":%u", line);
+	snprintf(ctx->err, ctx->errlen, "%s%s: %s%s%s", file, at,
+	    key != NULL ? key : "", key != NULL ? ": " : "", why);
+}
+
+/*
+ * An error about key at setting s: its file and line, or line 1 of the
+ * main file for the root, which libconfig places on line 0.
+ */
+static void
+fail(struct config_ctx *ctx, const config_setting_t *s, const char *key,
+    const char *fmt, ...)
+{
+	const char	*file = ctx->path;
+	unsigned int	 line = 1;
+	va_list		 ap;
+
+	if (config_setting_source_file(s) != NULL)
+		file = config_setting_source_file(s);
+	if (config_setting_source_line(s) > 0)
+		line = config_setting_source_line(s);
+	va_start(ap, fmt);
+	vfail(ctx, file, line, key, fmt, ap);
+	va_end(ap);
+}
+
+/* An error about a file as a whole (line 0) or about one of its lines. */
+static void
+fail_at(struct config_ctx *ctx, const char *file, unsigned int line,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vfail(ctx, file, line, NULL, fmt, ap);
+	va_end(ap);
+}
+
+static void
+fail_nomem(struct config_ctx *ctx)
+{
+	fail_at(ctx, ctx->path, 0, "%s", strerror(ENOMEM));
+}
+
+/*
+ * Writes the first bytes of s (n in all) between quotes q for an error
+ * message: printable ASCII as is, q and backslash escaped, other bytes as
+ * \xNN, and "..." after the quotes when s was cut.  Returns dst.
+ */
+static const char *
+quote(char dst[CONFIG_QUOTE_MAX], const char *s, size_t n, char q)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	char			*p = dst;
+	size_t			 i;
+	unsigned char		 c;
+
+	*p++ = q;
+	for (i = 0; i < n && i < CONFIG_QUOTE_BYTES; i++) {
+		c = (unsigned char)s[i];
+		if (c == (unsigned char)q || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+		} else if (c >= 0x20 && c < 0x7f)
+			*p++ = (char)c;
+		else {
+			*p++ = '\\';
+			*p++ = 'x';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 0xf];
+		}
+	}
+	*p++ = q;
+	if (n > CONFIG_QUOTE_BYTES) {
+		memcpy(p, "...", 3);
+		p += 3;
+	}
+	*p = '\0';
+	return dst;
+}
+
+/* "a", "a or b", "a, b or c" */
+static void
+list_names(char *dst, size_t len, const char *const *names, size_t n)
+{
+	size_t	 i, used = 0;
+	int	 w;
+
+	dst[0] = '\0';
+	for (i = 0; i < n && used < len; i++) {
+		w = snprintf(dst + used, len - used, "%s%s",
+		    i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+}
+
+static int
+check_address(const char *s, char *why, size_t len)
+{
+	unsigned char	 addr[sizeof(struct in6_addr)];
+	char		 q[CONFIG_QUOTE_MAX];
+
+	if (inet_pton(AF_INET, s, addr) == 1 ||
+	    inet_pton(AF_INET6, s, addr) == 1)
+		return 0;
+	snprintf(why, len, "%s is not a numeric IPv4 or IPv6 address",
+	    quote(q, s, strlen(s), '"'));
+	return -1;
+}
+
+/*
+ * The path part of the callback URL.  libmicrohttpd hands the handler the
+ * path without its query, so '?' and '#' could never match either.
+ */
+static int
+check_url_path(const char *s, char *why, size_t len)
+{
+	char		 q[CONFIG_QUOTE_MAX];
+	size_t		 i, n = strlen(s);
+	unsigned char	 c;
+
+	if (s[0] != '/') {
+		snprintf(why, len, "%s does not start with '/'",
+		    quote(q, s, n, '"'));
+		return -1;
+	}
+	if (n > CONFIG_URL_PATH_MAX) {
+		snprintf(why, len, "%zu bytes > %d", n, CONFIG_URL_PATH_MAX);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c <= ' ' || c == 0x7f || c == '?' || c == '#') {
+			snprintf(why, len, "invalid character %s (no "
+			    "whitespace, control characters, '?' or '#')",
+			    quote(q, s + i, 1, '\''));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Sink names appear in logs and metric labels: keep them plain. */
+static int
+check_sink_name(const char *s, char *why, size_t len)
+{
+	char		 q[CONFIG_QUOTE_MAX];
+	size_t		 i, n = strlen(s);
+	unsigned char	 c;
+
+	if (n == 0) {
+		snprintf(why, len, "must not be empty");
+		return -1;
+	}
+	if (n > CONFIG_SINK_NAME_MAX) {
+		snprintf(why, len, "%zu bytes > %d", n, CONFIG_SINK_NAME_MAX);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if ((c < 0x80 && isalnum(c)) || c == '_' || c == '.' ||
+		    c == '-')
+			continue;
+		snprintf(why, len, "invalid character %s (want "
+		    "A-Z a-z 0-9 _ . -)", quote(q, s + i, 1, '\''));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_nonempty(const char *s, char *why, size_t len)
+{
+	if (s[0] != '\0')
+		return 0;
+	snprintf(why, len, "must not be empty");
+	return -1;
+}
+
+static void
+store_int(void *base, const struct config_int *row, long long v)
+{
+	void	*p = (char *)base + row->off;
+
+	switch (row->store) {
+	case CONFIG_STORE_INT:
+		*(int *)p = (int)v;
+		break;
+	case CONFIG_STORE_SIZE:
+		*(size_t *)p = (size_t)v;
+		break;
+	}
+}
+
+static void
+store_enum(void *base, const struct config_enum *row, int v)
+{
+	*(int *)(void *)((char *)base + row->off) = v;
+}
+
+/*
+ * Finds key among n rows of size bytes each.  With inside set, finds
+ * instead a row whose key lies inside the group named key.
+ */
+static const void *
+find_row(const void *rows, size_t n, size_t size, const char *key,
+    bool inside)
+{
+	const char	*row = rows, *k;
+	size_t		 i, len = strlen(key);
+
+	for (i = 0; i < n; i++, row += size) {
+		k = *(const char *const *)(const void *)row;
+		if (inside ? strncmp(k, key, len) == 0 && k[len] == '.' :
+		    strcmp(k, key) == 0)
+			return row;
+	}
+	return NULL;
+}
+
+static bool
+schema_find(const struct config_schema *sc, const char *key, bool inside,
+    struct config_ref *ref)
+{
+	size_t	 i;
+	const struct {
+		const void		*rows;
+		size_t			 n;
+		size_t			 size;
+		enum config_type	 type;
+	} t[] = {
+		{ sc->ints, sc->nints, sizeof(*sc->ints), CONFIG_T_INT },
+		{ sc->strs, sc->nstrs, sizeof(*sc->strs), CONFIG_T_STR },
+		{ sc->bools, sc->nbools, sizeof(*sc->bools), CONFIG_T_BOOL },
+		{ sc->enums, sc->nenums, sizeof(*sc->enums), CONFIG_T_ENUM },
+		{ sc->lists, sc->nlists, sizeof(*sc->lists), CONFIG_T_LIST },
+	};
+
+	for (i = 0; i < nitems(t); i++) {
+		ref->row = find_row(t[i].rows, t[i].n, t[i].size, key, inside);
+		if (ref->row != NULL) {
+			ref->type = t[i].type;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool
+scope_find(const struct config_scope *sp, const char *key, bool inside,
+    struct config_ref *ref)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(sp->schemas); i++)
+		if (sp->schemas[i] != NULL &&
+		    schema_find(sp->schemas[i], key, inside, ref))
+			return true;
+	return false;
+}
+
+/* Sets every field of schema sc in base to its default. */
+static int
+schema_defaults(struct config_ctx *ctx, const struct config_schema *sc,
+    void *base)
+{
+	char	**field;
+	size_t	 i;
+
+	if (sc == NULL)
+		return 0;
+	for (i = 0; i < sc->nints; i++)
+		store_int(base, &sc->ints[i], sc->ints[i].def);
+	for (i = 0; i < sc->nstrs; i++) {
+		field = (char **)(void *)((char *)base + sc->strs[i].off);
+		if (sc->strs[i].def == NULL)
+			continue;
+		free(*field);
+		if ((*field = strdup(sc->strs[i].def)) == NULL) {
+			fail_nomem(ctx);
+			return -1;
+		}
+	}
+	for (i = 0; i < sc->nbools; i++)
+		*(bool *)(void *)((char *)base + sc->bools[i].off) =
+		    sc->bools[i].def;
+	for (i = 0; i < sc->nenums; i++)
+		store_enum(base, &sc->enums[i], sc->enums[i].def);
+	return 0;
+}
+
+/* Frees the strings of schema sc in base. */
+static void
+schema_free(const struct config_schema *sc, void *base)
+{
+	char	**field;
+	size_t	 i;
+
+	if (sc == NULL)
+		return;
+	for (i = 0; i < sc->nstrs; i++) {
+		field = (char **)(void *)((char *)base + sc->strs[i].off);
+		free(*field);
+		*field = NULL;
+	}
+}
+
+static int
+apply_int(struct config_ctx *ctx, const config_setting_t *s,
+    const char *key, const struct config_int *row, void *base)
+{
+	long long	 v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64) {
+		fail(ctx, s, key, "expected an integer");
+		return -1;
+	}
+	v = config_setting_get_int64(s);
+	if (v < row->min) {
+		fail(ctx, s, key, "%lld < %lld", v, row->min);
+		return -1;
+	}
+	if (v > row->max) {
+		fail(ctx, s, key, "%lld > %lld", v, row->max);
+		return -1;
+	}
+	store_int(base, row, v);
+	return 0;
+}
+
+static int
+apply_str(struct config_ctx *ctx, const config_setting_t *s,
+    const char *key, const struct config_str *row, void *base)
+{
+	char		**field = (char **)(void *)((char *)base + row->off);
+	char		 why[CONFIG_WHY_MAX], *copy;
+	const char	*v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		fail(ctx, s, key, "expected a string");
+		return -1;
+	}
+	v = config_setting_get_string(s);
+	if (row->check != NULL && row->check(v, why, sizeof(why)) == -1) {
+		fail(ctx, s, key, "%s", why);
+		return -1;
+	}
+	if ((copy = strdup(v)) == NULL) {
+		fail_nomem(ctx);
+		return -1;
+	}
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+static int
+apply_bool(struct config_ctx *ctx, const config_setting_t *s,
+    const char *key, const struct config_bool *row, void *base)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		fail(ctx, s, key, "expected a boolean");
+		return -1;
+	}
+	*(bool *)(void *)((char *)base + row->off) =
+	    config_setting_get_bool(s) != CONFIG_FALSE;
+	return 0;
+}
+
+static int
+apply_enum(struct config_ctx *ctx, const config_setting_t *s,
+    const char *key, const struct config_enum *row, void *base)
+{
+	char		 want[CONFIG_WHY_MAX / 2], q[CONFIG_QUOTE_MAX];
+	const char	*v;
+	size_t		 i;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		fail(ctx, s, key, "expected a string");
+		return -1;
+	}
+	v = config_setting_get_string(s);
+	for (i = 0; i < row->nnames; i++) {
+		if (strcmp(v, row->names[i]) == 0) {
+			store_enum(base, row, (int)i);
+			return 0;
+		}
+	}
+	list_names(want, sizeof(want), row->names, row->nnames);
+	fail(ctx, s, key, "unknown %s %s (want %s)", row->what,
+	    quote(q, v, strlen(v), '"'), want);
+	return -1;
+}
+
+static int
+apply_list(struct config_ctx *ctx, const config_setting_t *s,
+    const char *key, const struct config_list *row, void *base)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
+		fail(ctx, s, key, "expected a list");
+		return -1;
+	}
+	return row->parse(ctx, s, key, base);
+}
+
+static int
+apply(struct config_ctx *ctx, const config_setting_t *s, const char *key,
+    const struct config_ref *ref, void *base)
+{
+	switch (ref->type) {
+	case CONFIG_T_INT:
+		return apply_int(ctx, s, key, ref->row, base);
+	case CONFIG_T_STR:
+		return apply_str(ctx, s, key, ref->row, base);
+	case CONFIG_T_BOOL:
+		return apply_bool(ctx, s, key, ref->row, base);
+	case CONFIG_T_ENUM:
+		return apply_enum(ctx, s, key, ref->row, base);
+	case CONFIG_T_LIST:
+		return apply_list(ctx, s, key, ref->row, base);
+	}
+	return -1;
+}
+
+/*
+ * "a.b", or "b" when a is empty.  A key too long for any table is cut and
+ * marked, as it only names the place of an error.
+ */
+static void
+join_key(char dst[CONFIG_KEY_MAX], const char *a, const char *b)
+{
+	if (snprintf(dst, CONFIG_KEY_MAX, "%s%s%s", a,
+	    a[0] != '\0' ? "." : "", b) >= CONFIG_KEY_MAX)
+		memcpy(dst + CONFIG_KEY_MAX - 4, "...", 4);
+}
+
+/* Whether key belongs to some sink kind, if not to this one. */
+static bool
+sink_key_exists(const char *key)
+{
+	struct config_ref	 ref;
+	size_t			 i;
+
+	for (i = 0; i < nitems(sink_kind_schemas); i++)
+		if (sink_kind_schemas[i] != NULL &&
+		    schema_find(sink_kind_schemas[i], key, false, &ref))
+			return true;
+	return false;
+}
+
+/*
+ * Checks and stores every setting in group, in file order, so the first
+ * error in the file is the one reported.  rel is the group's key relative
+ * to the scope: "" for the scope's own group, "listen" below the root.
+ */
+static int
+walk_group(struct config_ctx *ctx, const struct config_scope *sp,
+    const config_setting_t *group, const char *rel)
+{
+	const config_setting_t	*s;
+	struct config_ref	 ref;
+	char			 key[CONFIG_KEY_MAX], shown[CONFIG_KEY_MAX];
+	int			 i, n = config_setting_length(group);
+
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(group, (unsigned int)i);
+		join_key(key, rel, config_setting_name(s));
+		join_key(shown, sp->prefix, key);
+		if (scope_find(sp, key, false, &ref)) {
+			if (apply(ctx, s, shown, &ref, sp->base) == -1)
+				return -1;
+		} else if (scope_find(sp, key, true, &ref)) {
+			if (!config_setting_is_group(s)) {
+				fail(ctx, s, shown, "expected a group");
+				return -1;
+			}
+			if (walk_group(ctx, sp, s, key) == -1)
+				return -1;
+		} else if (sp->kind != NULL && sink_key_exists(key)) {
+			fail(ctx, s, shown, "not valid for kind %s", sp->kind);
+			return -1;
+		} else {
+			fail(ctx, s, shown, "unknown key");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The setting at the dotted key below group, or NULL; *parent is then the
+ * deepest group that does exist on the way.
+ */
+static const config_setting_t *
+find_setting(const config_setting_t *group, const char *key,
+    const config_setting_t **parent)
+{
+	const config_setting_t	*s = group;
+	const char		*dot;
+	char			 name[CONFIG_KEY_MAX];
+	size_t			 len;
+
+	for (;;) {
+		*parent = s;
+		dot = strchr(key, '.');
+		len = dot != NULL ? (size_t)(dot - key) : strlen(key);
+		if (len >= sizeof(name) || !config_setting_is_group(s))
+			return NULL;
+		memcpy(name, key, len);
+		name[len] = '\0';
+		if ((s = config_setting_get_member(s, name)) == NULL)
+			return NULL;
+		if (dot == NULL)
+			return s;
+		key = dot + 1;
+	}
+}
+
+static int
+require(struct config_ctx *ctx, const struct config_scope *sp,
+    const config_setting_t *group, const char *key)
+{
+	const config_setting_t	*parent;
+	char			 shown[CONFIG_KEY_MAX];
+
+	if (find_setting(group, key, &parent) != NULL)
+		return 0;
+	join_key(shown, sp->prefix, key);
+	fail(ctx, parent, shown, "missing required key");
+	return -1;
+}
+
+/* Fails for the first required key of the scope that group lacks. */
+static int
+check_required(struct config_ctx *ctx, const struct config_scope *sp,
+    const config_setting_t *group)
+{
+	const struct config_schema	*sc;
+	size_t				 i, j;
+
+	for (i = 0; i < nitems(sp->schemas); i++) {
+		if ((sc = sp->schemas[i]) == NULL)
+			continue;
+		for (j = 0; j < sc->nstrs; j++)
+			if (sc->strs[j].required &&
+			    require(ctx, sp, group, sc->strs[j].key) == -1)
+				return -1;
+		for (j = 0; j < sc->nenums; j++)
+			if (sc->enums[j].required &&
+			    require(ctx, sp, group, sc->enums[j].key) == -1)
+				return -1;
+		for (j = 0; j < sc->nlists; j++)
+			if (sc->lists[j].required &&
+			    require(ctx, sp, group, sc->lists[j].key) == -1)
+				return -1;
+	}
+	return 0;
+}
+
+static int
+parse_sink(struct config_ctx *ctx, const config_setting_t *group,
+    const char *key, struct sink_config *sink)
+{
+	struct config_scope	 sp = { { &sink_schema, NULL }, sink, key,
+				    NULL };
+	const config_setting_t	*kind;
+	struct config_ref	 ref;
+	char			 shown[CONFIG_KEY_MAX];
+
+	if (!config_setting_is_group(group)) {
+		fail(ctx, group, key, "expected a group");
+		return -1;
+	}
+	if (schema_defaults(ctx, &sink_schema, sink) == -1)
+		return -1;
+
+	/* The kind decides which other keys are valid, so it comes first. */
+	join_key(shown, key, "kind");
+	if ((kind = config_setting_get_member(group, "kind")) == NULL) {
+		fail(ctx, group, shown, "missing required key");
+		return -1;
+	}
+	if (!schema_find(&sink_schema, "kind", false, &ref) ||
+	    apply(ctx, kind, shown, &ref, sink) == -1)
+		return -1;
+	sp.schemas[1] = sink_kind_schemas[sink->kind];
+	sp.kind = sink_kind_names[sink->kind];
+	if (schema_defaults(ctx, sp.schemas[1], sink) == -1)
+		return -1;
+
+	if (walk_group(ctx, &sp, group, "") == -1 ||
+	    check_required(ctx, &sp, group) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+parse_sinks(struct config_ctx *ctx, const config_setting_t *list,
+    const char *key, void *base)
+{
+	struct config		*cfg = base;
+	const config_setting_t	*s;
+	const char		*name;
+	char			 k[CONFIG_KEY_MAX], shown[CONFIG_KEY_MAX];
+	char			 q[CONFIG_QUOTE_MAX];
+	int			 i, n = config_setting_length(list);
+	size_t			 j;
+
+	if (n == 0) {
+		fail(ctx, list, key, "empty list (want at least one sink)");
+		return -1;
+	}
+	if ((cfg->sinks = calloc((size_t)n, sizeof(*cfg->sinks))) == NULL) {
+		fail_nomem(ctx);
+		return -1;
+	}
+	cfg->nsinks = (size_t)n;
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(list, (unsigned int)i);
+		snprintf(k, sizeof(k), "%s.[%d]", key, i);
+		if (parse_sink(ctx, s, k, &cfg->sinks[i]) == -1)
+			return -1;
+		name = cfg->sinks[i].name;
+		for (j = 0; j < (size_t)i; j++) {
+			if (strcmp(cfg->sinks[j].name, name) != 0)
+				continue;
+			join_key(shown, k, "name");
+			fail(ctx, config_setting_get_member(s, "name"), shown,
+			    "duplicate name %s (also %s.[%zu])",
+			    quote(q, name, strlen(name), '"'), key, j);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+read_text(struct config_ctx *ctx, const char *path, struct buf *b)
+{
+	char	 chunk[4096];
+	ssize_t	 n;
+	int	 fd, ret = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		fail_at(ctx, path, 0, "unable to open: %s", strerror(errno));
+		return -1;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			fail_at(ctx, path, 0, "unable to read: %s",
+			    strerror(errno));
+			goto done;
+		}
+		if (b->len + (size_t)n > CONFIG_TEXT_MAX) {
+			fail_at(ctx, path, 0, "larger than %d bytes",
+			    CONFIG_TEXT_MAX);
+			goto done;
+		}
+		if (buf_append(b, chunk, (size_t)n) == -1) {
+			fail_nomem(ctx);
+			goto done;
+		}
+	}
+	/* An empty file still gets its NUL. */
+	if (buf_reserve(b, 0) == -1) {
+		fail_nomem(ctx);
+		goto done;
+	}
+	/* libconfig would stop reading at the NUL. */
+	if (strlen(b->data) != b->len) {
+		fail_at(ctx, path, 0, "contains a NUL byte");
+		goto done;
+	}
+	ret = 0;
+done:
+	close(fd);
+	return ret;
+}
+
+/*
+ * What libconfig 1.5 would get wrong, found in the raw text before it
+ * parses: an integer without the L suffix is read through atoi(), so
+ * 4294975488 quietly becomes 8192; a string or comment left open at the
+ * end hides the rest of the file without an error; and @include would read
+ * another file, relative to the working directory.
+ */
+static int
+check_text(struct config_ctx *ctx, const char *p)
+{
+	const char	*start;
+	char		*end;
+	unsigned int	 line = 1, first;
+	long long	 v;
+	int		 len;
+
+	while (*p != '\0') {
+		if (*p == '\n') {
+			line++;
+			p++;
+		} else if (*p == '#' || (p[0] == '/' && p[1] == '/'))
+			p += strcspn(p, "\n");
+		else if (p[0] == '/' && p[1] == '*') {
+			for (first = line, p += 2;
+			    *p != '\0' && (p[0] != '*' || p[1] != '/'); p++)
+				if (*p == '\n')
+					line++;
+			if (*p == '\0')
+				goto open_comment;
+			p += 2;
+		} else if (*p == '"') {
+			for (first = line, p++; *p != '\0' && *p != '"'; p++) {
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+				if (*p == '\n')
+					line++;
+			}
+			if (*p == '\0')
+				goto open_string;
+			p++;
+		} else if (*p == '@') {
+			fail_at(ctx, ctx->path, line,
+			    "@include is not supported");
+			return -1;
+		} else if (isalpha((unsigned char)*p) || *p == '*') {
+			/* A name, true or false: its digits are no number. */
+			while (isalnum((unsigned char)*p) || *p == '*' ||
+			    *p == '-' || *p == '_')
+				p++;
+		} else if (isdigit((unsigned char)*p) ||
+		    ((*p == '-' || *p == '+' || *p == '.') &&
+		    isdigit((unsigned char)p[1]))) {
+			start = p;
+			errno = 0;
+			if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+				v = strtoll(p, &end, 16);
+			else
+				v = strtoll(p, &end, 10);
+			if (*end == '.' || *end == 'e' || *end == 'E') {
+				/* A float, whatever its digits. */
+				for (p = end; *p != '\0' &&
+				    (isdigit((unsigned char)*p) ||
+				    strchr(".eE+-", *p) != NULL); p++)
+					;
+				continue;
+			}
+			if (*end != 'L' &&
+			    (errno == ERANGE || v < INT_MIN || v > INT_MAX)) {
+				len = (int)(end - start);
+				if (len > CONFIG_QUOTE_BYTES)
+					len = CONFIG_QUOTE_BYTES;
+				fail_at(ctx, ctx->path, line, "integer %.*s "
+				    "out of 32-bit range (write %.*sL)", len,
+				    start, len, start);
+				return -1;
+			}
+			for (p = end; *p == 'L'; p++)
+				;
+		} else
+			p++;
+	}
+	return 0;
+
+open_comment:
+	fail_at(ctx, ctx->path, first, "syntax error: unterminated comment");
+	return -1;
+open_string:
+	fail_at(ctx, ctx->path, first, "syntax error: unterminated string");
+	return -1;
+}
+
+struct config *
+config_load(const char *path, char *err, size_t errlen)
+{
+	struct config_ctx	 ctx = { path, err, errlen };
+	struct config_scope	 sp = { { &config_schema, NULL }, NULL, "",
+				    NULL };
+	struct config		*cfg = NULL;
+	struct buf		 text;
+	config_t		 cf;
+	const char		*file, *why;
+	int			 line, ok = 0;
+
+	buf_init(&text);
+	config_init(&cf);
+	if (errlen > 0)
+		err[0] = '\0';
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL ||
+	    (cfg->path = strdup(path)) == NULL) {
+		fail_nomem(&ctx);
+		goto done;
+	}
+	sp.base = cfg;
+	if (schema_defaults(&ctx, &config_schema, cfg) == -1 ||
+	    read_text(&ctx, path, &text) == -1 ||
+	    check_text(&ctx, text.data) == -1)
+		goto done;
+
+	/* 30.0 for an integer is an error, not 30: never auto-convert. */
+	config_set_options(&cf,
+	    config_get_options(&cf) & ~CONFIG_OPTION_AUTOCONVERT);
+	if (config_read_string(&cf, text.data) != CONFIG_TRUE) {
+		file = config_error_file(&cf);
+		line = config_error_line(&cf);
+		why = config_error_text(&cf);
+		if (why == NULL || strcmp(why, "syntax error") == 0)
+			why = "";
+		fail_at(&ctx, file != NULL ? file : path,
+		    line > 0 ? (unsigned int)line : 1, "syntax error%s%s",
+		    why[0] != '\0' ? ": " : "", why);
+		goto done;
+	}
+	if (walk_group(&ctx, &sp, config_root_setting(&cf), "") == -1 ||
+	    check_required(&ctx, &sp, config_root_setting(&cf)) == -1)
+		goto done;
+	ok = 1;
+done:
+	config_destroy(&cf);
+	buf_fini(&text);
+	if (!ok) {
+		config_free(cfg);
+		cfg = NULL;
+	}
+	return cfg;
+}
+
+void
+config_free(struct config *cfg)
+{
+	size_t	 i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < cfg->nsinks; i++) {
+		/* Kind-specific strings are set only after the kind. */
+		schema_free(&sink_schema, &cfg->sinks[i]);
+		schema_free(sink_kind_schemas[cfg->sinks[i].kind],
+		    &cfg->sinks[i]);
+	}
+	free(cfg->sinks);
+	schema_free(&config_schema, cfg);
+	free(cfg->path);
+	free(cfg);
+}
+
+const char *
+config_log_level_name(enum log_level level)
+{
+	if ((size_t)level >= nitems(log_level_names))
+		return "unknown";
+	return log_level_names[level];
+}
+
+const char *
+config_sink_kind_name(enum sink_kind kind)
+{
+	if ((size_t)kind >= nitems(sink_kind_names))
+		return "unknown";
+	return sink_kind_names[kind];
+}
