@@ -1,0 +1,515 @@
+/*
+ * report.c - decodes the raw body of a Sinch callback into a validated
+ * struct report, or explains in one line why it cannot (DESIGN section 2).
+ * Strict where meaning would be ambiguous, lenient where Sinch itself is:
+ * open status and code sets, decimal integers sent as strings, optional
+ * fields absent, null or of an unexpected type.  Every string in the
+ * report points into the jansson tree that the report owns; nothing is
+ * copied.  It leaves authentication, the HTTP status, the record format
+ * and the sinks to others.
+ */
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "report.h"
+
+/* What a decoded value can turn out to be. */
+enum report_int {
+	REPORT_INT_OK,
+	REPORT_INT_ABSENT,		/* absent or null */
+	REPORT_INT_WRONG_TYPE,
+	REPORT_INT_RANGE
+};
+
+/* Where the field being checked sits, for the reason text. */
+struct report_ctx {
+	char		*err;
+	size_t		 errlen;
+	const char	*parent;	/* "statuses" or NULL */
+	size_t		 index;		/* in parent[] */
+};
+
+#define REPORT_BODY_OBJECT	0x1	/* mo_media: body is an object */
+#define REPORT_NEEDS_UDH	0x2	/* mo_binary */
+
+struct report_type {
+	const char		*name;
+	enum report_kind	 kind;
+	enum report_channel	 channel;
+	int			 flags;
+};
+
+/* The commonest first: one callback per recipient and message. */
+static const struct report_type report_types[] = {
+	{ "recipient_delivery_report_sms", REPORT_RECIPIENT, REPORT_SMS, 0 },
+	{ "recipient_delivery_report_mms", REPORT_RECIPIENT, REPORT_MMS, 0 },
+	{ "delivery_report_sms",	REPORT_DELIVERY, REPORT_SMS,	0 },
+	{ "delivery_report_mms",	REPORT_DELIVERY, REPORT_MMS,	0 },
+	{ "mo_text",			REPORT_INBOUND,	REPORT_SMS,	0 },
+	{ "mo_binary",			REPORT_INBOUND,	REPORT_SMS,
+	    REPORT_NEEDS_UDH },
+	{ "mo_media",			REPORT_INBOUND,	REPORT_MMS,
+	    REPORT_BODY_OBJECT },
+};
+
+static const char *const report_final[] = {
+	"Delivered", "Failed", "Expired", "Aborted", "Rejected", "Cancelled",
+	"Deleted", "Unknown"
+};
+
+/* Longest piece of a string value that a reason repeats. */
+#define REPORT_EXCERPT	24
+
+/*
+ * Replaces control characters with '?' and drops a UTF-8 sequence cut
+ * short by truncation, so the reason is one printable line.
+ */
+static void
+report_clean(char *s)
+{
+	size_t	 len, start, need;
+
+	for (len = 0; s[len] != '\0'; len++)
+		if ((unsigned char)s[len] < 0x20 || s[len] == 0x7f)
+			s[len] = '?';
+	/* Find where the last character starts, then how long it should be. */
+	start = len;
+	while (start > 0 && len - start < 4 &&
+	    ((unsigned char)s[start - 1] & 0xc0) == 0x80)
+		start--;
+	if (start > 0)
+		start--;
+	if (((unsigned char)s[start] & 0xe0) == 0xc0)
+		need = 2;
+	else if (((unsigned char)s[start] & 0xf0) == 0xe0)
+		need = 3;
+	else if (((unsigned char)s[start] & 0xf8) == 0xf0)
+		need = 4;
+	else
+		need = 0;
+	if (len - start < need)
+		s[start] = '\0';
+}
+
+/* Writes "[<parent>[<index>].]<key>: <msg>" into the reason. */
+static void
+report_fail(struct report_ctx *ctx, const char *key, const char *msg)
+{
+	if (ctx->errlen == 0)
+		return;
+	if (ctx->parent == NULL)
+		snprintf(ctx->err, ctx->errlen, "%s: %s", key, msg);
+	else
+		snprintf(ctx->err, ctx->errlen, "%s[%zu].%s: %s", ctx->parent,
+		    ctx->index, key, msg);
+	report_clean(ctx->err);
+}
+
+/*
+ * A required string.  Returns 0 with *out set, or -1 with the reason.
+ * Null counts as missing.
+ */
+static int
+report_req_str(struct report_ctx *ctx, const json_t *obj, const char *key,
+    const char **out)
+{
+	const json_t	*v = json_object_get(obj, key);
+	int		 ret = -1;
+
+	if (v == NULL || json_is_null(v))
+		report_fail(ctx, key, "missing required field");
+	else if (!json_is_string(v))
+		report_fail(ctx, key, "expected a string");
+	else {
+		*out = json_string_value(v);
+		ret = 0;
+	}
+	return ret;
+}
+
+/* An optional string: NULL when absent, null or not a string. */
+static const char *
+report_opt_str(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/*
+ * Reads v as an integer in [min, max]: a JSON integer, or a JSON string
+ * holding exactly -?[0-9]+ (Sinch's documentation sends "code": "0").
+ */
+static enum report_int
+report_int_value(const json_t *v, int64_t min, int64_t max, int32_t *out)
+{
+	const char	*p;
+	json_int_t	 n = 0;
+	bool		 neg;
+	enum report_int	 ret = REPORT_INT_WRONG_TYPE;
+
+	if (v == NULL || json_is_null(v)) {
+		ret = REPORT_INT_ABSENT;
+		goto done;
+	}
+	if (json_is_integer(v))
+		n = json_integer_value(v);
+	else if (json_is_string(v)) {
+		p = json_string_value(v);
+		if ((neg = (*p == '-')))
+			p++;
+		if (*p == '\0')
+			goto done;
+		for (; *p != '\0'; p++) {
+			if (*p < '0' || *p > '9')
+				goto done;
+			/* Past 10 digits it is out of range either way. */
+			if (n <= 9999999999LL)
+				n = n * 10 + (*p - '0');
+		}
+		if (neg)
+			n = -n;
+	} else
+		goto done;
+	if (n < min || n > max)
+		ret = REPORT_INT_RANGE;
+	else {
+		*out = (int32_t)n;
+		ret = REPORT_INT_OK;
+	}
+done:
+	return ret;
+}
+
+/*
+ * An integer field in [min, max].  Returns 0, or -1 with the reason.  An
+ * optional one (has != NULL) that is absent, null or of another type
+ * leaves *has false; out of range it is an error all the same.
+ */
+static int
+report_int(struct report_ctx *ctx, const json_t *obj, const char *key,
+    int64_t min, int64_t max, int32_t *out, bool *has)
+{
+	const json_t	*v = json_object_get(obj, key);
+	const char	*s;
+	char		 msg[REPORT_EXCERPT + 32];
+	int		 ret = -1;
+
+	if (has != NULL)
+		*has = false;
+	switch (report_int_value(v, min, max, out)) {
+	case REPORT_INT_OK:
+		if (has != NULL)
+			*has = true;
+		ret = 0;
+		break;
+	case REPORT_INT_ABSENT:
+		if (has != NULL)
+			ret = 0;
+		else
+			report_fail(ctx, key, "missing required field");
+		break;
+	case REPORT_INT_WRONG_TYPE:
+		if (has != NULL)
+			ret = 0;
+		else
+			report_fail(ctx, key, "expected an integer");
+		break;
+	case REPORT_INT_RANGE:
+		/* The value as written, shortened if it is a long string. */
+		if (json_is_integer(v))
+			snprintf(msg, sizeof(msg), "%lld out of range",
+			    (long long)json_integer_value(v));
+		else if (json_string_length(v) > REPORT_EXCERPT) {
+			s = json_string_value(v);
+			snprintf(msg, sizeof(msg), "%.*s... out of range",
+			    REPORT_EXCERPT, s);
+		} else
+			snprintf(msg, sizeof(msg), "%s out of range",
+			    json_string_value(v));
+		report_fail(ctx, key, msg);
+		break;
+	}
+	return ret;
+}
+
+static int
+report_decode_status(struct report_ctx *ctx, const json_t *v,
+    struct report_status *st)
+{
+	const json_t	*recipients;
+	int		 ret = -1;
+
+	if (!json_is_object(v)) {
+		/* Name the element itself, not a key inside it. */
+		if (ctx->errlen > 0) {
+			snprintf(ctx->err, ctx->errlen,
+			    "%s[%zu]: expected an object", ctx->parent,
+			    ctx->index);
+			report_clean(ctx->err);
+		}
+		goto done;
+	}
+	if (report_int(ctx, v, "code", INT32_MIN, INT32_MAX, &st->code,
+	    NULL) == -1 ||
+	    report_req_str(ctx, v, "status", &st->status) == -1 ||
+	    report_int(ctx, v, "count", 0, INT32_MAX, &st->count, NULL) == -1)
+		goto done;
+	recipients = json_object_get(v, "recipients");
+	st->nrecipients = json_is_array(recipients) ?
+	    json_array_size(recipients) : 0;
+	st->is_final = report_status_is_final(st->status);
+	ret = 0;
+done:
+	return ret;
+}
+
+static int
+report_decode_delivery(struct report_ctx *ctx, struct report *r)
+{
+	const json_t	*statuses;
+	size_t		 i, n;
+	bool		 all_final = true;
+	int		 ret = -1;
+
+	if (report_req_str(ctx, r->root, "batch_id", &r->batch_id) == -1 ||
+	    report_int(ctx, r->root, "total_message_count", 0, INT32_MAX,
+	    &r->total_message_count, NULL) == -1)
+		goto done;
+	statuses = json_object_get(r->root, "statuses");
+	if (statuses == NULL || json_is_null(statuses)) {
+		report_fail(ctx, "statuses", "missing required field");
+		goto done;
+	}
+	if (!json_is_array(statuses)) {
+		report_fail(ctx, "statuses", "expected an array");
+		goto done;
+	}
+	n = json_array_size(statuses);
+	if (n > 0 && (r->statuses = calloc(n, sizeof(*r->statuses))) == NULL) {
+		report_fail(ctx, "statuses", "out of memory");
+		goto done;
+	}
+	ctx->parent = "statuses";
+	for (i = 0; i < n; i++) {
+		ctx->index = i;
+		if (report_decode_status(ctx, json_array_get(statuses, i),
+		    &r->statuses[i]) == -1)
+			goto done;
+		r->nstatuses++;
+		all_final = all_final && r->statuses[i].is_final;
+	}
+	ctx->parent = NULL;
+	r->client_reference = report_opt_str(r->root, "client_reference");
+	r->is_final = n > 0 && all_final;
+	ret = 0;
+done:
+	return ret;
+}
+
+static int
+report_decode_recipient(struct report_ctx *ctx, struct report *r)
+{
+	const json_t	*root = r->root;
+	int		 ret = -1;
+
+	if (report_req_str(ctx, root, "batch_id", &r->batch_id) == -1 ||
+	    report_req_str(ctx, root, "recipient", &r->recipient) == -1 ||
+	    report_int(ctx, root, "code", INT32_MIN, INT32_MAX, &r->code,
+	    NULL) == -1 ||
+	    report_req_str(ctx, root, "status", &r->status) == -1 ||
+	    report_req_str(ctx, root, "at", &r->at) == -1 ||
+	    report_int(ctx, root, "number_of_message_parts", 0, INT32_MAX,
+	    &r->number_of_message_parts, &r->has_parts) == -1)
+		goto done;
+	r->operator_status_at = report_opt_str(root, "operator_status_at");
+	r->client_reference = report_opt_str(root, "client_reference");
+	r->applied_originator = report_opt_str(root, "applied_originator");
+	r->encoding = report_opt_str(root, "encoding");
+	r->operator_name = report_opt_str(root, "operator");
+	r->is_final = report_status_is_final(r->status);
+	ret = 0;
+done:
+	return ret;
+}
+
+static int
+report_decode_inbound(struct report_ctx *ctx, struct report *r, int flags)
+{
+	const json_t	*root = r->root, *body, *media;
+	int		 ret = -1;
+
+	if (report_req_str(ctx, root, "id", &r->message_id) == -1 ||
+	    report_req_str(ctx, root, "from", &r->from) == -1 ||
+	    report_req_str(ctx, root, "to", &r->to) == -1 ||
+	    report_req_str(ctx, root, "received_at", &r->received_at) == -1)
+		goto done;
+	if (flags & REPORT_BODY_OBJECT) {
+		body = json_object_get(root, "body");
+		if (body == NULL || json_is_null(body)) {
+			report_fail(ctx, "body", "missing required field");
+			goto done;
+		}
+		if (!json_is_object(body)) {
+			report_fail(ctx, "body", "expected an object");
+			goto done;
+		}
+		r->subject = report_opt_str(body, "subject");
+		r->message = report_opt_str(body, "message");
+		media = json_object_get(body, "media");
+		r->nmedia = json_is_array(media) ? json_array_size(media) : 0;
+	} else if (report_req_str(ctx, root, "body", &r->body) == -1)
+		goto done;
+	if ((flags & REPORT_NEEDS_UDH) &&
+	    report_req_str(ctx, root, "udh", &r->udh) == -1)
+		goto done;
+	r->sent_at = report_opt_str(root, "sent_at");
+	r->operator_id = report_opt_str(root, "operator_id");
+	r->client_reference = report_opt_str(root, "client_reference");
+	ret = 0;
+done:
+	return ret;
+}
+
+struct report *
+report_decode(const char *body, size_t len, char *err, size_t errlen)
+{
+	struct report_ctx	 ctx = { err, errlen, NULL, 0 };
+	struct report		*r = NULL;
+	json_error_t		 jerr;
+	json_t			*root;
+	size_t			 i;
+	int			 flags = 0, ok = -1;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if (body == NULL || len == 0) {
+		if (errlen > 0)
+			snprintf(err, errlen, "empty body");
+		goto done;
+	}
+	/*
+	 * JSON_DECODE_ANY so that a scalar gets the same reason as an array
+	 * instead of a parser message about brackets.
+	 */
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+	    &jerr);
+	if (root == NULL) {
+		if (errlen > 0) {
+			snprintf(err, errlen,
+			    "invalid JSON: %s at line %d column %d", jerr.text,
+			    jerr.line, jerr.column);
+			report_clean(err);
+		}
+		goto done;
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		if (errlen > 0)
+			snprintf(err, errlen, "not a JSON object");
+		goto done;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		json_decref(root);
+		if (errlen > 0)
+			snprintf(err, errlen, "out of memory");
+		goto done;
+	}
+	r->root = root;
+	if (report_req_str(&ctx, root, "type", &r->type) == -1)
+		goto done;
+	r->kind = REPORT_UNKNOWN;
+	r->channel = REPORT_CHANNEL_NONE;
+	for (i = 0; i < sizeof(report_types) / sizeof(report_types[0]); i++)
+		if (strcmp(r->type, report_types[i].name) == 0) {
+			r->kind = report_types[i].kind;
+			r->channel = report_types[i].channel;
+			flags = report_types[i].flags;
+			break;
+		}
+	switch (r->kind) {
+	case REPORT_DELIVERY:
+		ok = report_decode_delivery(&ctx, r);
+		break;
+	case REPORT_RECIPIENT:
+		ok = report_decode_recipient(&ctx, r);
+		break;
+	case REPORT_INBOUND:
+		ok = report_decode_inbound(&ctx, r, flags);
+		break;
+	case REPORT_UNKNOWN:
+		ok = 0;
+		break;
+	}
+done:
+	if (ok == -1) {
+		report_free(r);
+		r = NULL;
+	}
+	return r;
+}
+
+void
+report_free(struct report *r)
+{
+	if (r == NULL)
+		return;
+	json_decref(r->root);
+	free(r->statuses);
+	free(r);
+}
+
+const char *
+report_kind_name(enum report_kind kind)
+{
+	const char	*name = "unknown";
+
+	switch (kind) {
+	case REPORT_DELIVERY:
+		name = "delivery_report";
+		break;
+	case REPORT_RECIPIENT:
+		name = "recipient_delivery_report";
+		break;
+	case REPORT_INBOUND:
+		name = "inbound";
+		break;
+	case REPORT_UNKNOWN:
+		break;
+	}
+	return name;
+}
+
+/* Returns "sms", "mms", or "none" for REPORT_CHANNEL_NONE. */
+const char *
+report_channel_name(enum report_channel channel)
+{
+	const char	*name = "none";
+
+	switch (channel) {
+	case REPORT_SMS:
+		name = "sms";
+		break;
+	case REPORT_MMS:
+		name = "mms";
+		break;
+	case REPORT_CHANNEL_NONE:
+		break;
+	}
+	return name;
+}
+
+bool
+report_status_is_final(const char *status)
+{
+	size_t	 i;
+	bool	 is_final = false;
+
+	for (i = 0; status != NULL && !is_final &&
+	    i < sizeof(report_final) / sizeof(report_final[0]); i++)
+		is_final = strcmp(status, report_final[i]) == 0;
+	return is_final;
+}
