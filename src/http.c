@@ -37,8 +37,13 @@
 #define HTTP_BACKLOG		1024
 #define HTTP_REASON_MAX		256
 #define HTTP_TYPE_MAX		48
-/* A chunked body is read and dropped past the limit up to this factor. */
-#define HTTP_DISCARD_FACTOR	4
+/*
+ * libmicrohttpd cannot answer before a body is complete, so a chunked body
+ * over the limit is read and dropped, to answer 413 at its end, up to
+ * this much (or 4 times the limit if that is more); then the connection
+ * is closed without an answer.
+ */
+#define HTTP_DISCARD_MIN	(16u << 20)
 
 struct http {
 	const struct config	*cfg;
@@ -366,9 +371,6 @@ http_handle(void *cls, struct MHD_Connection *conn, const char *url,
 			    "body larger than %zu bytes", max);
 		}
 		buf_fini(&req->body);
-		/* Answer at once if the library lets us, else drop the rest. */
-		if (request_answer(req) == MHD_YES)
-			return MHD_YES;
 		req->state = REQ_DISCARD;
 		return MHD_YES;
 	case REQ_DISCARD:
@@ -376,8 +378,12 @@ http_handle(void *cls, struct MHD_Connection *conn, const char *url,
 			return request_answer(req);
 		req->bytes += n;
 		*upload_data_size = 0;
-		return req->bytes / HTTP_DISCARD_FACTOR > max ? MHD_NO :
-		    MHD_YES;
+		if (req->bytes / 4 > max && req->bytes > HTTP_DISCARD_MIN) {
+			log_warnx("http: %s: body still going after %zu bytes, "
+			    "closing", req->id, req->bytes);
+			return MHD_NO;
+		}
+		return MHD_YES;
 	case REQ_PENDING:
 		/* Resumed without an answer cannot happen; keep it parked. */
 		log_error("http: request %s resumed while pending", req->id);
@@ -518,13 +524,13 @@ http_start(const struct config *cfg, struct sinks *sinks, char *err,
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, http_handle, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
 	    MHD_OPTION_LISTEN_SOCKET, h->fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)cfg->connection_timeout_s,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
-	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
 	    MHD_OPTION_END);
 	if (h->mhd == NULL) {
 		snprintf(err, errlen, "http: unable to start the listener on "
