@@ -19,10 +19,12 @@ struct writer;
  * Opens path for appending (creating it), or, with path NULL, writes to
  * fd, which it does not own.  With sync, a job is answered SINK_OK only
  * after its line is on disk; jobs queued together share one fdatasync.
- * Returns NULL with a reason in err.
+ * Log lines and err start with "<module>: <name>:".  Returns NULL with a
+ * reason in err.
  */
-struct writer	*writer_open(const char *name, const char *path, int fd,
-		    bool sync, char *err, size_t errlen);
+struct writer	*writer_open(const char *module, const char *name,
+		    const char *path, int fd, bool sync, char *err,
+		    size_t errlen);
 void		 writer_submit(struct writer *, struct sink_job *);
 /* Asks the thread to reopen path before its next batch. */
 void		 writer_reopen(struct writer *);

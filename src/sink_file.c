@@ -10,8 +10,8 @@
 static int
 sink_file_open(struct sink *sk, char *err, size_t errlen)
 {
-	sk->impl = writer_open(sk->cfg->name, sk->cfg->path, -1,
-	    sk->cfg->fsync, err, errlen);
+	sk->impl = writer_open("sink_file", sk->cfg->name, sk->cfg->path,
+	    -1, sk->cfg->fsync, err, errlen);
 	return sk->impl == NULL ? -1 : 0;
 }
 

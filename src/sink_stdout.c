@@ -11,8 +11,8 @@
 static int
 sink_stdout_open(struct sink *sk, char *err, size_t errlen)
 {
-	sk->impl = writer_open(sk->cfg->name, NULL, STDOUT_FILENO, false,
-	    err, errlen);
+	sk->impl = writer_open("sink_stdout", sk->cfg->name, NULL,
+	    STDOUT_FILENO, false, err, errlen);
 	return sk->impl == NULL ? -1 : 0;
 }
 

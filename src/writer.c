@@ -24,7 +24,7 @@
 #include "writer.h"
 
 struct writer {
-	char		*name;		/* the sink's, for log lines */
+	char		*name;		/* "sink_file: log", for log lines */
 	char		*path;		/* NULL: writing to a stream we do not own */
 	int		 fd;
 	bool		 sync;		/* fdatasync each batch */
@@ -79,13 +79,13 @@ writer_do_reopen(struct writer *w)
 	int	fd;
 
 	if ((fd = open_append(w->path, w->sync)) == -1) {
-		log_warn("sink %s: unable to reopen %s, keeping the old "
+		log_warn("%s: unable to reopen %s, keeping the old "
 		    "file", w->name, w->path);
 		return;
 	}
 	close(w->fd);
 	w->fd = fd;
-	log_info("sink %s: reopened %s", w->name, w->path);
+	log_info("%s: reopened %s", w->name, w->path);
 }
 
 /* Takes back the first done bytes of a line that could not be finished. */
@@ -99,7 +99,7 @@ writer_undo(struct writer *w, size_t done)
 	if (fstat(w->fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    (size_t)st.st_size < done ||
 	    ftruncate(w->fd, st.st_size - (off_t)done) == -1)
-		log_warn("sink %s: unable to remove a partial line from "
+		log_warn("%s: unable to remove a partial line from "
 		    "%s", w->name, w->path);
 }
 
@@ -117,7 +117,7 @@ writer_write(struct writer *w, const char *p, size_t len)
 			if (n == 0)
 				errno = EIO;
 			if (!w->failing)
-				log_warn("sink %s: unable to write %s",
+				log_warn("%s: unable to write %s",
 				    w->name, w->path ? w->path : "stream");
 			w->failing = true;
 			writer_undo(w, done);
@@ -143,7 +143,7 @@ writer_batch(struct writer *w, struct sink_job *batch)
 	}
 	if (w->sync && written > 0 && fdatasync(w->fd) == -1) {
 		if (!w->failing)
-			log_warn("sink %s: unable to sync %s", w->name,
+			log_warn("%s: unable to sync %s", w->name,
 			    w->path);
 		w->failing = true;
 		for (job = batch; job != NULL; job = job->next)
@@ -152,7 +152,7 @@ writer_batch(struct writer *w, struct sink_job *batch)
 	}
 	if (w->failing && written > 0) {
 		w->failing = false;
-		log_info("sink %s: writing again", w->name);
+		log_info("%s: writing again", w->name);
 	}
 	for (job = batch; job != NULL; job = next) {
 		next = job->next;
@@ -193,24 +193,26 @@ writer_main(void *arg)
 }
 
 struct writer *
-writer_open(const char *name, const char *path, int fd, bool sync,
-    char *err, size_t errlen)
+writer_open(const char *module, const char *name, const char *path, int fd,
+    bool sync, char *err, size_t errlen)
 {
 	struct writer	*w;
 	struct stat	 st;
 	int		 r;
 
-	if ((w = calloc(1, sizeof(*w))) == NULL ||
-	    (w->name = strdup(name)) == NULL ||
-	    (path != NULL && (w->path = strdup(path)) == NULL)) {
-		snprintf(err, errlen, "sink %s: out of memory", name);
-		goto fail;
-	}
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		goto nomem;
 	w->fd = -1;
+	if (asprintf(&w->name, "%s: %s", module, name) == -1) {
+		w->name = NULL;		/* asprintf leaves it undefined */
+		goto nomem;
+	}
+	if (path != NULL && (w->path = strdup(path)) == NULL)
+		goto nomem;
 	if (path != NULL) {
 		if ((w->fd = open_append(path, sync)) == -1) {
-			snprintf(err, errlen, "sink %s: unable to open %s: %s",
-			    name, path, strerror(errno));
+			snprintf(err, errlen, "%s: unable to open %s: %s",
+			    w->name, path, strerror(errno));
 			goto fail;
 		}
 	} else
@@ -220,14 +222,16 @@ writer_open(const char *name, const char *path, int fd, bool sync,
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	if ((r = pthread_create(&w->thread, NULL, writer_main, w)) != 0) {
-		snprintf(err, errlen, "sink %s: unable to start a thread: %s",
-		    name, strerror(r));
+		snprintf(err, errlen, "%s: unable to start a thread: %s",
+		    w->name, strerror(r));
 		pthread_cond_destroy(&w->wake);
 		pthread_mutex_destroy(&w->lock);
 		goto fail;
 	}
 	w->started = true;
 	return w;
+nomem:
+	snprintf(err, errlen, "%s: %s: out of memory", module, name);
 fail:
 	if (w != NULL) {
 		if (w->path != NULL && w->fd != -1)

@@ -314,7 +314,7 @@ START_TEST(test_sink_open_missing_directory_fails)
 	set_file(&cfg->sinks[0], "log", tmp_path("no/such/dir/r.jsonl"), true,
 	    true);
 	ck_assert_ptr_null(sinks_open(cfg, err, sizeof(err)));
-	ck_assert_msg(strstr(err, "sink log: unable to open") != NULL &&
+	ck_assert_msg(strstr(err, "sink_file: log: unable to open") != NULL &&
 	    strstr(err, "No such file or directory") != NULL, "err: %s", err);
 	config_release(cfg);
 }
