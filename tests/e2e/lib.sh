@@ -1,0 +1,576 @@
+# shellcheck shell=bash
+#
+# lib.sh - sourced by every tests/e2e/t_*.sh.  Gives each scenario a fresh
+# temporary directory, starts the real binary on a port the kernel chooses
+# (port = 0 in a generated configuration; the port is read back from the
+# "http: listening on" line), and offers helpers to send requests and check
+# the records.  Everything it starts is stopped by PID when the test exits,
+# and every wait is bounded.
+#
+# Environment: SINCH_WEBHOOKD_BIN (binary under test, default
+# $SRCDIR/sinch-webhookd), E2E_LOGDIR (set by run.sh: where the daemon's
+# stderr is copied for the failure report), SINCH_VECTORS (shared vectors).
+
+set -u
+set -o pipefail
+# stderr goes to a file here, not to the journal: plain "level: " prefixes.
+unset JOURNAL_STREAM
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRCDIR=$(cd "$E2E_DIR/../.." && pwd)
+# shellcheck disable=SC2034  # used by the scenarios
+DATADIR=$SRCDIR/tests/data/e2e
+BIN=${SINCH_WEBHOOKD_BIN:-$SRCDIR/sinch-webhookd}
+TEST_NAME=$(basename "$0" .sh)
+
+# Generous bounds: the binary may be an ASan build.
+START_TIMEOUT=30	# until "listening on" appears
+STOP_TIMEOUT=45		# SIGTERM until exit
+CURL_MAX_TIME=30	# one request
+
+FAILURES=0
+DAEMON_PID=""
+DAEMON_N=0
+DAEMON_STDERR=""
+DAEMON_STDOUT=""
+OK_IDS=""
+PORT=""
+BASE=""
+URL=""
+LAST_STATUS=""
+LAST_ID=""
+WAIT_RC=""
+LOAD_PIDS=()
+MOUNTS=()
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/sinch-e2e.XXXXXX") || {
+	echo "FAIL: unable to create a temporary directory" >&2
+	exit 1
+}
+REPORTS=$T/reports.jsonl
+
+# ---------------------------------------------------------------------------
+# Failure reporting.
+
+# Prints a failure and goes on (the test fails at exit).
+check_fail()
+{
+	echo "FAIL: $*"
+	FAILURES=$((FAILURES + 1))
+	return 1
+}
+
+# Prints a failure and ends the test now.
+fail()
+{
+	echo "FAIL: $*"
+	FAILURES=$((FAILURES + 1))
+	exit 1
+}
+
+note()
+{
+	echo "  $*"
+}
+
+# ---------------------------------------------------------------------------
+# Processes.
+
+# True while pid exists and is not a zombie (kill -0 succeeds on zombies).
+pid_running()
+{
+	local stat
+
+	[[ -r /proc/$1/stat ]] || return 1
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[[ ${stat%% *} != Z ]]
+}
+
+# wait_for SECONDS command...: runs command until it succeeds; 1 on timeout.
+wait_for()
+{
+	local deadline=$((SECONDS + $1))
+
+	shift
+	until "$@"; do
+		((SECONDS >= deadline)) && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+_e2e_not_running()
+{
+	! pid_running "$1"
+}
+
+# wait_pid_exit PID SECONDS: reaps a child within a bound and sets WAIT_RC
+# to its exit status.  Returns 1 (and kills it) on timeout.  Not to be run
+# in a subshell: only the parent can reap its children.
+wait_pid_exit()
+{
+	local pid=$1
+
+	WAIT_RC=""
+	if ! wait_for "$2" _e2e_not_running "$pid"; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		return 1
+	fi
+	wait "$pid" 2>/dev/null
+	WAIT_RC=$?
+	return 0
+}
+
+# ---------------------------------------------------------------------------
+# Configuration.
+
+DEFAULT_LIMITS='max_body_bytes = 1048576; max_connections = 1024;
+           connection_timeout_s = 30; threads = 4; shutdown_timeout_s = 10;'
+
+# The file sink at $REPORTS (required, fsync) and a stdout sink (not
+# required).
+default_sinks()
+{
+	cat <<EOF
+  { name = "log"; kind = "file"; path = "$REPORTS"; fsync = true; required = true; },
+  { name = "console"; kind = "stdout"; required = false; }
+EOF
+}
+
+# write_config FILE [SINKS [LIMITS]]
+write_config()
+{
+	local file=$1 sinks=${2:-} limits=${3:-$DEFAULT_LIMITS}
+
+	[[ -n $sinks ]] || sinks=$(default_sinks)
+	cat >"$file" <<EOF
+listen = { address = "127.0.0.1"; port = 0; path = "/sinch/sms"; };
+limits = { $limits };
+log = { level = "info"; };
+sinks = (
+$sinks
+);
+EOF
+}
+
+# ---------------------------------------------------------------------------
+# The daemon.
+
+_e2e_listening_or_dead()
+{
+	local line
+
+	line=$(grep -a -m1 -E 'http: listening on .*:[0-9]+[[:space:]]*$' \
+	    "$DAEMON_STDERR" 2>/dev/null)
+	if [[ -n $line ]]; then
+		PORT=$(sed -E 's/.*:([0-9]+)[[:space:]]*$/\1/' <<<"$line")
+		return 0
+	fi
+	! pid_running "$DAEMON_PID"
+}
+
+# start_daemon [CONF [ARGS...]]: starts the binary with -c CONF (a default
+# configuration is written if CONF does not exist) and waits until it
+# listens.  Sets DAEMON_PID, PORT, BASE, URL, DAEMON_STDERR, DAEMON_STDOUT
+# and OK_IDS (the file where expect_status notes the id of every 200).
+start_daemon()
+{
+	local conf=${1:-$T/webhookd.conf} rc
+
+	shift || true
+	[[ -x $BIN ]] || fail "binary $BIN not found or not executable"
+	[[ -f $conf ]] || write_config "$conf"
+	[[ -z $DAEMON_PID ]] || fail "start_daemon: a daemon is already running"
+	DAEMON_N=$((DAEMON_N + 1))
+	DAEMON_STDERR=$T/daemon$DAEMON_N.stderr
+	DAEMON_STDOUT=$T/daemon$DAEMON_N.stdout
+	OK_IDS=$T/ok_ids.$DAEMON_N
+	: >"$OK_IDS"
+	PORT=""
+	"$BIN" -c "$conf" "$@" >"$DAEMON_STDOUT" 2>"$DAEMON_STDERR" &
+	DAEMON_PID=$!
+	wait_for "$START_TIMEOUT" _e2e_listening_or_dead ||
+	    fail "daemon: no 'http: listening on' line within" \
+		"${START_TIMEOUT}s: $(tail -n 5 "$DAEMON_STDERR")"
+	if [[ -z $PORT ]]; then
+		wait "$DAEMON_PID" 2>/dev/null
+		rc=$?
+		DAEMON_PID=""
+		fail "daemon exited with status $rc before listening:" \
+		    "$(tail -n 5 "$DAEMON_STDERR")"
+	fi
+	BASE=http://127.0.0.1:$PORT
+	URL=$BASE/sinch/sms
+}
+
+# stop_daemon [SIGNAL [SECONDS]]: signals the daemon (TERM by default),
+# waits for it within a bound and returns its exit status (124 if it had to
+# be killed).
+stop_daemon()
+{
+	local sig=${1:-TERM} secs=${2:-$STOP_TIMEOUT}
+
+	[[ -n $DAEMON_PID ]] || return 0
+	kill "-$sig" "$DAEMON_PID" 2>/dev/null
+	if ! wait_pid_exit "$DAEMON_PID" "$secs"; then
+		DAEMON_PID=""
+		check_fail "daemon did not exit within ${secs}s of SIG$sig" \
+		    "(killed)"
+		return 124
+	fi
+	DAEMON_PID=""
+	return "$WAIT_RC"
+}
+
+# Stops the daemon and requires exit status 0.
+stop_daemon_clean()
+{
+	local rc
+
+	stop_daemon "$@"
+	rc=$?
+	((rc == 0)) || check_fail "daemon exited with status $rc after" \
+	    "SIG${1:-TERM}, expected 0: $(tail -n 3 "$DAEMON_STDERR")"
+	return "$rc"
+}
+
+# ---------------------------------------------------------------------------
+# Requests.
+
+# header_value NAME [HEADERS-FILE]: the last value of a header, trimmed.
+header_value()
+{
+	local file=${2:-$T/last.headers}
+
+	[[ -f $file ]] || return 0
+	tr -d '\r' <"$file" |
+	    sed -n "s/^$1:[[:space:]]*//Ip" | sed 's/[[:space:]]*$//' | tail -n 1
+}
+
+# One line describing the last answer's body, for failure messages.
+last_body_excerpt()
+{
+	head -c 300 "$T/last.body" 2>/dev/null | tr '\n' ' '
+}
+
+# request CURL-ARGS...: runs curl once.  The answer stays in $T/last.body
+# and $T/last.headers; LAST_STATUS and LAST_ID (X-Request-Id) are set; the
+# id of a 200 is appended to $OK_IDS.
+request()
+{
+	rm -f "$T/last.body" "$T/last.headers"
+	LAST_STATUS=$(curl -sS --max-time "$CURL_MAX_TIME" \
+	    -o "$T/last.body" -D "$T/last.headers" -w '%{http_code}' \
+	    "$@" 2>"$T/last.curlerr")
+	LAST_ID=$(header_value X-Request-Id)
+	if [[ $LAST_STATUS == 200 && -n $OK_IDS ]]; then
+		echo "$LAST_ID" >>"$OK_IDS"
+	fi
+}
+
+# expect_status CODE CURL-ARGS...: request, then compare the status code.
+expect_status()
+{
+	local want=$1 args
+
+	shift
+	request "$@"
+	if [[ $LAST_STATUS != "$want" ]]; then
+		args="$*"
+		check_fail "expected $want, got ${LAST_STATUS:-nothing}" \
+		    "(curl ${args:0:200}): body: $(last_body_excerpt)" \
+		    "$(head -c 200 "$T/last.curlerr")"
+		return 1
+	fi
+	return 0
+}
+
+# post_file CODE FILE [CURL-ARGS...]: POSTs FILE's bytes as application/json
+# (CURL-ARGS must not set another Content-Type: use expect_status for that).
+post_file()
+{
+	local want=$1 file=$2
+
+	shift 2
+	expect_status "$want" -H 'Content-Type: application/json' \
+	    --data-binary "@$file" "$@" "$URL"
+}
+
+# post_string CODE STRING [CURL-ARGS...]
+post_string()
+{
+	local want=$1 file=$T/post_string.body
+
+	printf '%s' "$2" >"$file"
+	shift 2
+	post_file "$want" "$file" "$@"
+}
+
+# The last answer's body is one non-empty line (a trailing newline allowed).
+expect_one_line_body()
+{
+	local what=$1 body
+
+	body=$(cat "$T/last.body" 2>/dev/null)	# drops one trailing newline
+	if [[ -z $body || $body == *$'\n'* ]]; then
+		check_fail "$what: body is not one non-empty line:" \
+		    "$(last_body_excerpt)"
+		return 1
+	fi
+	return 0
+}
+
+# expect_header NAME REGEX WHAT: a header of the last answer matches.
+expect_header()
+{
+	local value
+
+	value=$(header_value "$1")
+	if ! [[ $value =~ $2 ]]; then
+		check_fail "$3: header $1 is '${value}', expected /$2/"
+		return 1
+	fi
+	return 0
+}
+
+# Waits (bounded) for the access line of request id with the given status.
+expect_access_line()
+{
+	local id=$1 status=$2
+
+	wait_for 10 grep -a -q -E \
+	    "access: id=$id .*status=$status( |$)" "$DAEMON_STDERR" ||
+	    check_fail "no access line 'id=$id ... status=$status' on stderr"
+}
+
+# raw_status_line REQUEST: sends REQUEST (printf %b escapes) on a new
+# connection with bash's /dev/tcp, prints the first line of the answer
+# (empty after 15 s of silence).
+raw_status_line()
+{
+	local fd line=""
+
+	exec {fd}<>"/dev/tcp/127.0.0.1/$PORT" || return 1
+	printf '%b' "$1" >&"$fd"
+	IFS= read -r -t 15 line <&"$fd"
+	exec {fd}>&-
+	printf '%s\n' "${line%$'\r'}"
+}
+
+# ---------------------------------------------------------------------------
+# Records.
+
+# check_lines FILE...: every line of every file is one JSON object with a
+# string id, and every non-empty file ends with a newline.
+check_lines()
+{
+	local f bad
+
+	for f in "$@"; do
+		[[ -e $f ]] || { check_fail "$f does not exist"; continue; }
+		if [[ -s $f && $(tail -c 1 "$f" | od -An -c | tr -d ' ') != '\n' ]]
+		then
+			check_fail "$(basename "$f"): last line is not" \
+			    "terminated: $(tail -c 120 "$f" | tr '\n' ' ')"
+		fi
+		bad=$(jq -R -r '. as $l | try (fromjson |
+		    if type == "object" and (.id | type) == "string"
+		    then empty else "not a record: \($l[0:160])" end)
+		    catch "not one JSON value: \($l[0:160])"' "$f") ||
+		    bad="jq failed on $f"
+		if [[ -n $bad ]]; then
+			check_fail "$(basename "$f"): $(wc -l <<<"$bad") bad" \
+			    "line(s); first: $(head -n 1 <<<"$bad")"
+		fi
+	done
+}
+
+# check_ids_match IDS-FILE FILE...: the records in FILEs are exactly the ids
+# listed in IDS-FILE (the 200 answers): same count, no duplicate, no missing.
+check_ids_match()
+{
+	local want=$1 nlines nwant missing extra dups
+
+	shift
+	check_lines "$@"
+	nlines=$(cat "$@" | wc -l)
+	nwant=$(grep -c . "$want")
+	sort "$want" >"$T/ids.want"
+	cat "$@" | jq -R -r 'fromjson? | .id // empty' | sort >"$T/ids.got"
+	dups=$(uniq -d "$T/ids.got" | wc -l)
+	missing=$(comm -23 "$T/ids.want" "$T/ids.got" | wc -l)
+	extra=$(comm -13 "$T/ids.want" "$T/ids.got" | wc -l)
+	if ((nlines != nwant || dups || missing || extra)); then
+		check_fail "records: $nlines line(s) for $nwant answer(s) 200;" \
+		    "$missing id(s) answered 200 without a line, $extra line(s)" \
+		    "with an id not answered 200, $dups duplicated id(s)"
+		return 1
+	fi
+	if [[ $(sort -u "$T/ids.want" | wc -l) != "$nwant" ]]; then
+		check_fail "X-Request-Id values are not distinct"
+		return 1
+	fi
+	return 0
+}
+
+# record_of ID [FILE]: the record line(s) with that id.
+record_of()
+{
+	jq -R -c --arg id "$1" 'fromjson? | select(.id == $id)' "${2:-$REPORTS}"
+}
+
+# check_record BODY-FILE ID [FILE]: exactly one record with id ID, and it
+# matches the callback (tests/e2e/record.jq).
+check_record()
+{
+	local body=$1 id=$2 file=${3:-$REPORTS} rec n problems
+
+	if [[ -z $id ]]; then
+		check_fail "$(basename "$body"): answer had no X-Request-Id"
+		return 1
+	fi
+	rec=$(record_of "$id" "$file")
+	n=$(grep -c . <<<"$rec")
+	if ((n != 1)); then
+		check_fail "$(basename "$body"): $n record(s) with id $id in" \
+		    "$(basename "$file"), expected 1"
+		return 1
+	fi
+	problems=$(jq -r --slurpfile body "$body" --arg id "$id" \
+	    --argjson now "$(date +%s)" -f "$E2E_DIR/record.jq" <<<"$rec") ||
+	    problems="jq failed on the record: $rec"
+	if [[ -n $problems ]]; then
+		while IFS= read -r line; do
+			check_fail "$(basename "$body"): $line"
+		done <<<"$problems"
+		note "record: ${rec:0:600}"
+		return 1
+	fi
+	return 0
+}
+
+# ---------------------------------------------------------------------------
+# Load: one curl process, many distinct transfers in parallel.
+
+# A recipient delivery report whose bytes are unique to (tag, seq).
+load_body()
+{
+	printf '{"type":"recipient_delivery_report_sms","batch_id":"01E2ELOAD%s","recipient":"4670%07d","code":0,"status":"Delivered","at":"2026-01-01T00:00:00.000Z","client_reference":"%s-%d"}' \
+	    "$1" "$2" "$1" "$2"
+}
+
+# make_load_config FILE COUNT TAG [EXTRA-CONFIG-LINE...]: a curl -K file
+# with COUNT POSTs of distinct bodies.  Each transfer writes one line
+# "code|curl-exit|x-request-id|retry-after" to curl's stdout.
+make_load_config()
+{
+	local file=$1 count=$2 tag=$3 i body extra
+
+	shift 3
+	{
+		for ((i = 1; i <= count; i++)); do
+			body=$(load_body "$tag" "$i")
+			printf 'url = "%s"\n' "$URL"
+			printf 'data-binary = "%s"\n' "${body//\"/\\\"}"
+			printf 'header = "Content-Type: application/json"\n'
+			for extra in "$@"; do
+				printf '%s\n' "$extra"
+			done
+			printf 'output = "/dev/null"\n'
+			printf 'connect-timeout = 10\nmax-time = %d\n' \
+			    "$CURL_MAX_TIME"
+			printf 'write-out = "%s"\n' \
+			    '%{http_code}|%{exitcode}|%header{x-request-id}|%header{retry-after}\n'
+			((i < count)) && printf 'next\n'
+		done
+	} >"$file"
+}
+
+# start_load CONFIG RESULTS PARALLEL: runs the transfers in the background
+# (bounded to 150 s); the PID is appended to LOAD_PIDS.
+start_load()
+{
+	timeout -k 5 150 curl -sS --no-progress-meter --parallel --parallel-max "$3" -K "$1" \
+	    >"$2" 2>"$2.stderr" &
+	LOAD_PIDS+=("$!")
+}
+
+# wait_load PID: waits for a load (it is bounded by timeout itself).
+wait_load()
+{
+	wait_pid_exit "$1" 170 || { check_fail "load $1 did not end"; return 1; }
+	if ((WAIT_RC == 124 || WAIT_RC == 137)); then
+		check_fail "load timed out (status $WAIT_RC)"
+	fi
+	return 0
+}
+
+# summarize_results FILE...: prints "count code|exit" for each combination.
+summarize_results()
+{
+	cut -d '|' -f 1,2 "$@" | sort | uniq -c | sed 's/^ *//'
+}
+
+# ids_of_200 RESULTS... : the X-Request-Id of every transfer answered 200.
+ids_of_200()
+{
+	cat "$@" | grep '^200|' | cut -d '|' -f 3
+}
+
+# ---------------------------------------------------------------------------
+# Cleanup: stop what we started (by PID), unmount, remove the directory.
+
+_e2e_exit()
+{
+	local rc=$1 pid m f
+
+	trap - EXIT
+	if [[ -n $DAEMON_PID ]] && pid_running "$DAEMON_PID"; then
+		kill -TERM "$DAEMON_PID" 2>/dev/null
+		wait_pid_exit "$DAEMON_PID" 10
+	fi
+	for pid in "${LOAD_PIDS[@]}"; do
+		if pid_running "$pid"; then
+			kill -TERM "$pid" 2>/dev/null
+			wait_pid_exit "$pid" 10
+		fi
+	done
+	for f in "$T"/daemon*.stderr; do
+		[[ -f $f ]] || continue
+		if grep -a -q -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f"
+		then
+			echo "FAIL: sanitizer report in $(basename "$f"):"
+			grep -a -m 5 -E 'Sanitizer|runtime error:' "$f"
+			FAILURES=$((FAILURES + 1))
+		fi
+		if [[ -n ${E2E_LOGDIR:-} && -d ${E2E_LOGDIR:-} ]]; then
+			cp "$f" "$E2E_LOGDIR/" 2>/dev/null
+		fi
+	done
+	for m in "${MOUNTS[@]}"; do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null ||
+		    echo "warning: unable to unmount $m"
+	done
+	rm -rf "$T"
+	if ((rc == 0 && FAILURES > 0)); then
+		rc=1
+	fi
+	exit "$rc"
+}
+
+trap '_e2e_exit $?' EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+# Ends a test: non-zero if any check failed.
+finish()
+{
+	if ((FAILURES > 0)); then
+		echo "$TEST_NAME: $FAILURES failure(s)"
+		exit 1
+	fi
+	echo "$TEST_NAME: ok"
+	exit 0
+}
