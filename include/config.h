@@ -19,16 +19,36 @@ enum log_level {
 
 enum sink_kind {
 	SINK_KIND_FILE,
-	SINK_KIND_STDOUT
+	SINK_KIND_STDOUT,
+	SINK_KIND_EXEC
 };
+
+/* At most this many sinks: dedup keeps one bit per sink. */
+#define CONFIG_SINKS_MAX	64
 
 struct sink_config {
 	char		*name;
 	enum sink_kind	 kind;
 	bool		 required;	/* default true */
+
+	/* Filters, every kind.  An absent list matches everything. */
+	char		**types;	/* NULL-terminated, or NULL */
+	size_t		 ntypes;
+	char		**statuses;	/* NULL-terminated, or NULL */
+	size_t		 nstatuses;
+	bool		 final_only;	/* default false */
+
 	/* SINK_KIND_FILE */
 	char		*path;
 	bool		 fsync;		/* default true */
+
+	/* SINK_KIND_EXEC */
+	char		**command;	/* argv, NULL-terminated, ncommand >= 1 */
+	size_t		 ncommand;
+	char		**env;		/* "NAME=value", NULL-terminated */
+	size_t		 nenv;
+	int		 timeout_ms;	/* 10000, 1..3600000 */
+	int		 max_concurrent; /* 4, 1..1024 */
 };
 
 struct config {
@@ -45,6 +65,12 @@ struct config {
 	int			 connection_timeout_s;	/* 30, 1..3600 */
 	int			 threads;		/* 4, 1..256 */
 	int			 shutdown_timeout_s;	/* 10, 0..3600 */
+	int			 max_in_flight;		/* 512, 1..1000000 */
+
+	/* dedup */
+	size_t			 dedup_entries;	/* 100000, 0..10000000; 0: off */
+	int			 dedup_ttl_s;	/* 86400, 1..604800 */
+	char			*dedup_state_file;	/* NULL: not kept */
 
 	/* log */
 	enum log_level		 log_level;		/* info */

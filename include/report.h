@@ -19,7 +19,7 @@
 
 enum report_kind {
 	REPORT_DELIVERY,		/* delivery_report_{sms,mms} */
-	REPORT_RECIPIENT,		/* recipient_delivery_report_{sms,mms} */
+	REPORT_RECIPIENT,	/* recipient_delivery_report_{sms,mms} */
 	REPORT_INBOUND,			/* mo_text, mo_binary, mo_media */
 	REPORT_UNKNOWN			/* any other type: kept, not decoded */
 };

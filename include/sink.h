@@ -11,9 +11,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "config.h"
+#include "dedup.h"
 #include "report.h"
 
 /* Ordered by severity: the worst verdict is the largest. */
@@ -61,6 +63,8 @@ struct sink_job {
 struct sinks {
 	struct sink	*v;
 	size_t		 n;
+	struct dedup	*dedup;		/* NULL: off */
+	const char	*state_file;	/* where dedup is kept, or NULL */
 };
 
 /*
@@ -71,20 +75,30 @@ struct sinks {
 typedef void	sink_done_fn(void *arg, enum sink_verdict worst,
 		    const char *failed);
 
+/* Opens every sink, and the dedup cache with its saved state. */
 struct sinks	*sinks_open(const struct config *, char *err, size_t errlen);
 /*
- * Hands report and line to every sink.  Takes ownership of both.  done
- * runs exactly once, possibly before this returns.  Returns 0, or -1 when
- * memory ran out (done does not run; report and line are freed).
+ * Hands report and its record line to every sink whose filters match it
+ * and that has not already taken the same body (digest; NULL skips the
+ * check).  id names the request in logs and hooks.  Takes ownership of
+ * report and line.  done runs exactly once, possibly before this returns.
+ * Returns 0, or -1 when memory ran out (done does not run; report and line
+ * are freed).
  */
 int		 sinks_deliver(struct sinks *, struct report *, struct buf *,
-		    sink_done_fn *done, void *arg);
+		    const uint8_t *digest, const char *id, sink_done_fn *done,
+		    void *arg);
+bool		 sink_matches(const struct sink_config *,
+		    const struct report *);
 void		 sinks_reopen(struct sinks *);
 void		 sinks_drain(struct sinks *);
+/* Saves the dedup state file, if one is configured.  Returns 0 or -1. */
+int		 sinks_save(struct sinks *, char *err, size_t errlen);
 void		 sinks_free(struct sinks *);
 
 const struct report	*sink_job_report(const struct sink_job *);
 const char		*sink_job_line(const struct sink_job *, size_t *len);
+const char		*sink_job_id(const struct sink_job *);
 /* The job is finished; it must not be touched after this. */
 void			 sink_job_done(struct sink_job *, enum sink_verdict);
 const char		*sink_verdict_name(enum sink_verdict);
@@ -92,5 +106,6 @@ const char		*sink_verdict_name(enum sink_verdict);
 /* Sink kinds. */
 extern const struct sink_ops	sink_file_ops;
 extern const struct sink_ops	sink_stdout_ops;
+extern const struct sink_ops	sink_exec_ops;
 
 #endif

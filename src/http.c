@@ -29,6 +29,7 @@
 #include <microhttpd.h>
 
 #include "buf.h"
+#include "dedup.h"
 #include "http.h"
 #include "log.h"
 #include "record.h"
@@ -54,7 +55,8 @@ struct http {
 	char			 addr[INET6_ADDRSTRLEN + 2];
 	char			 instance[13];	/* request id prefix */
 	atomic_bool		 stopping;
-	atomic_uint		 in_flight;
+	atomic_uint		 in_flight;	/* requests of any kind */
+	atomic_uint		 callbacks;	/* POSTs to the callback path */
 	atomic_ullong		 next_id;
 };
 
@@ -75,6 +77,7 @@ struct request {
 	size_t			 bytes;		/* body bytes received */
 	int			 status;
 	bool			 close;		/* ask the client to hang up */
+	bool			 counted;	/* in http.callbacks */
 	char			 id[40];
 	char			 remote[INET6_ADDRSTRLEN];
 	char			 type[HTTP_TYPE_MAX];
@@ -215,6 +218,8 @@ request_free(struct request *req)
 {
 	if (req == NULL)
 		return;
+	if (req->counted)
+		atomic_fetch_sub(&req->http->callbacks, 1);
 	atomic_fetch_sub(&req->http->in_flight, 1);
 	buf_fini(&req->body);
 	free(req);
@@ -246,6 +251,15 @@ request_check_headers(struct request *req, const char *url,
 		req->close = true;
 		request_set(req, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "shutting down, retry later");
+		return true;
+	}
+	/* Counted from here until freed, refused or not. */
+	req->counted = true;
+	if (atomic_fetch_add(&h->callbacks, 1) >=
+	    (unsigned)h->cfg->max_in_flight) {
+		req->close = true;
+		request_set(req, MHD_HTTP_TOO_MANY_REQUESTS,
+		    "too many requests in flight, retry later");
 		return true;
 	}
 	ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
@@ -307,6 +321,7 @@ request_process(struct request *req)
 	struct http	*h = req->http;
 	struct report	*report;
 	struct buf	*line;
+	uint8_t		 digest[DEDUP_DIGEST_LEN];
 	char		 err[HTTP_REASON_MAX - 16];
 
 	report = report_decode(req->body.data != NULL ? req->body.data : "",
@@ -325,9 +340,11 @@ request_process(struct request *req)
 		    "out of memory, retry later");
 		return true;
 	}
+	dedup_digest(req->body.data, req->body.len, digest);
 	req->state = REQ_PENDING;
 	MHD_suspend_connection(req->conn);
-	if (sinks_deliver(h->sinks, report, line, request_done, req) == -1) {
+	if (sinks_deliver(h->sinks, report, line, digest, req->id,
+	    request_done, req) == -1) {
 		request_set(req, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "out of memory, retry later");
 		MHD_resume_connection(req->conn);
@@ -507,6 +524,7 @@ http_start(const struct config *cfg, struct sinks *sinks, char *err,
 	h->fd = -1;
 	atomic_init(&h->stopping, false);
 	atomic_init(&h->in_flight, 0);
+	atomic_init(&h->callbacks, 0);
 	atomic_init(&h->next_id, 0);
 	/* Ids stay unique across restarts: a random prefix per process. */
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {

@@ -120,6 +120,8 @@ main(int argc, char *argv[])
 		log_warnx("main: requests still in flight after %d s",
 		    cfg->shutdown_timeout_s);
 	sinks_drain(sinks);
+	if (sinks_save(sinks, err, sizeof(err)) == -1)
+		log_warnx("%s", err);
 	(void)http_wait_idle(http, ANSWER_GRACE_MS);
 	http_stop(http);
 	sinks_free(sinks);

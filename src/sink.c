@@ -1,8 +1,10 @@
 /*
- * sink.c - opens the configured sinks, fans each report out to them and
- * folds their verdicts into one.  Only required sinks decide the answer;
- * the others are fed the same record and their failures are only logged.
- * What a sink does with a job is its own business (sink_file.c, ...).
+ * sink.c - opens the configured sinks, fans each report out to those
+ * whose filters match and that have not already taken the same bytes,
+ * and folds their verdicts into one.  Only required sinks decide the
+ * answer; the others are fed the same record and their failures are only
+ * logged.  What a sink does with a job is its own business (sink_file.c,
+ * sink_exec.c, ...); which bytes it took is remembered in dedup.c.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -17,10 +19,14 @@ struct delivery {
 	atomic_uint		 pending;	/* required jobs + dispatcher */
 	atomic_int		 worst;
 	const char *_Atomic	 failed;
+	struct sinks		*sinks;
 	struct report		*report;
 	struct buf		*line;
 	sink_done_fn		*done;
 	void			*arg;
+	bool			 has_digest;
+	uint8_t			 digest[DEDUP_DIGEST_LEN];
+	char			 id[48];
 	size_t			 njobs;
 	struct sink_job		 jobs[];
 };
@@ -28,7 +34,49 @@ struct delivery {
 static const struct sink_ops *const sink_kinds[] = {
 	[SINK_KIND_FILE] = &sink_file_ops,
 	[SINK_KIND_STDOUT] = &sink_stdout_ops,
+	[SINK_KIND_EXEC] = &sink_exec_ops,
 };
+
+static const char **
+sink_names(const struct sinks *s)
+{
+	const char	**names;
+	size_t		  i;
+
+	if ((names = calloc(s->n + 1, sizeof(*names))) == NULL)
+		return NULL;
+	for (i = 0; i < s->n; i++)
+		names[i] = s->v[i].cfg->name;
+	return names;
+}
+
+static int
+sinks_open_dedup(struct sinks *s, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	const char	**names;
+	int		  ret;
+
+	if (cfg->dedup_entries == 0)
+		return 0;
+	if ((s->dedup = dedup_new(cfg->dedup_entries, cfg->dedup_ttl_s)) ==
+	    NULL) {
+		snprintf(err, errlen, "dedup: out of memory");
+		return -1;
+	}
+	if ((s->state_file = cfg->dedup_state_file) == NULL)
+		return 0;
+	if ((names = sink_names(s)) == NULL) {
+		snprintf(err, errlen, "dedup: out of memory");
+		return -1;
+	}
+	ret = dedup_load(s->dedup, s->state_file, names, s->n, err, errlen);
+	free(names);
+	if (ret == 0)
+		log_info("dedup: %zu entries loaded from %s",
+		    dedup_count(s->dedup), s->state_file);
+	return ret;
+}
 
 struct sinks *
 sinks_open(const struct config *cfg, char *err, size_t errlen)
@@ -55,7 +103,51 @@ sinks_open(const struct config *cfg, char *err, size_t errlen)
 		log_debug("sink: %s (%s%s) open", sk->cfg->name, sk->ops->kind,
 		    sk->cfg->required ? ", required" : "");
 	}
+	if (sinks_open_dedup(s, cfg, err, errlen) == -1) {
+		sinks_free(s);
+		return NULL;
+	}
 	return s;
+}
+
+static bool
+in_list(const char *s, char *const *list)
+{
+	if (s == NULL)
+		return false;
+	for (; *list != NULL; list++)
+		if (strcmp(s, *list) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A batch report matches a status filter when any of its buckets does;
+ * inbound messages and unknown types have no status and are never final.
+ */
+bool
+sink_matches(const struct sink_config *c, const struct report *r)
+{
+	size_t	i;
+
+	if (c->ntypes == 0 && c->nstatuses == 0 && !c->final_only)
+		return true;
+	if (r == NULL)
+		return false;
+	if (c->ntypes > 0 && !in_list(r->type, c->types))
+		return false;
+	if (c->final_only && !(r->is_final && (r->kind == REPORT_RECIPIENT ||
+	    r->kind == REPORT_DELIVERY)))
+		return false;
+	if (c->nstatuses == 0)
+		return true;
+	if (r->kind == REPORT_RECIPIENT)
+		return in_list(r->status, c->statuses);
+	if (r->kind == REPORT_DELIVERY)
+		for (i = 0; i < r->nstatuses; i++)
+			if (in_list(r->statuses[i].status, c->statuses))
+				return true;
+	return false;
 }
 
 static void
@@ -80,10 +172,12 @@ delivery_settle(struct delivery *d)
 
 int
 sinks_deliver(struct sinks *s, struct report *report, struct buf *line,
-    sink_done_fn *done, void *arg)
+    const uint8_t *digest, const char *id, sink_done_fn *done, void *arg)
 {
 	struct delivery	*d;
-	size_t		 i, nrequired = 0;
+	uint64_t	 taken = 0, bit;
+	size_t		 i, njobs = 0, nrequired = 0;
+	bool		 required_matched = false;
 
 	d = malloc(sizeof(*d) + s->n * sizeof(d->jobs[0]));
 	if (d == NULL) {
@@ -91,26 +185,47 @@ sinks_deliver(struct sinks *s, struct report *report, struct buf *line,
 		buf_free(line);
 		return -1;
 	}
+	d->sinks = s;
 	d->report = report;
 	d->line = line;
 	d->done = done;
 	d->arg = arg;
-	d->njobs = s->n;
+	d->has_digest = digest != NULL && s->dedup != NULL;
+	if (d->has_digest) {
+		memcpy(d->digest, digest, DEDUP_DIGEST_LEN);
+		taken = dedup_taken(s->dedup, digest);
+	}
+	snprintf(d->id, sizeof(d->id), "%s", id != NULL ? id : "-");
 	atomic_init(&d->worst, SINK_OK);
 	atomic_init(&d->failed, NULL);
 	for (i = 0; i < s->n; i++) {
-		d->jobs[i].delivery = d;
-		d->jobs[i].sink = &s->v[i];
-		d->jobs[i].next = NULL;
-		d->jobs[i].verdict = SINK_OK;
+		if (!sink_matches(s->v[i].cfg, report))
+			continue;
+		bit = UINT64_C(1) << i;
+		if (s->v[i].cfg->required)
+			required_matched = true;
+		if (taken & bit)
+			continue;
+		d->jobs[njobs].delivery = d;
+		d->jobs[njobs].sink = &s->v[i];
+		d->jobs[njobs].next = NULL;
+		d->jobs[njobs].verdict = SINK_OK;
+		njobs++;
 		if (s->v[i].cfg->required)
 			nrequired++;
 	}
+	/* A retry that every required sink already took goes nowhere. */
+	if (required_matched && nrequired == 0) {
+		log_debug("sink: %s: already taken, not delivered again",
+		    d->id);
+		njobs = 0;
+	}
+	d->njobs = njobs;
 	/* The dispatcher holds one of each so done cannot run mid-loop. */
-	atomic_init(&d->refs, (unsigned)s->n + 1);
+	atomic_init(&d->refs, (unsigned)njobs + 1);
 	atomic_init(&d->pending, (unsigned)nrequired + 1);
-	for (i = 0; i < s->n; i++)
-		s->v[i].ops->submit(&s->v[i], &d->jobs[i]);
+	for (i = 0; i < njobs; i++)
+		d->jobs[i].sink->ops->submit(d->jobs[i].sink, &d->jobs[i]);
 	delivery_settle(d);
 	delivery_unref(d);
 	return 0;
@@ -123,6 +238,9 @@ sink_job_done(struct sink_job *job, enum sink_verdict v)
 	const struct sink	*sk = job->sink;
 	int			 worst;
 
+	if (v == SINK_OK && d->has_digest)
+		dedup_mark(d->sinks->dedup, d->digest,
+		    (unsigned)(sk - d->sinks->v));
 	if (!sk->cfg->required) {
 		if (v != SINK_OK)
 			log_debug("sink: %s (not required) -> %s",
@@ -153,6 +271,12 @@ sink_job_line(const struct sink_job *job, size_t *len)
 	return job->delivery->line->data;
 }
 
+const char *
+sink_job_id(const struct sink_job *job)
+{
+	return job->delivery->id;
+}
+
 void
 sinks_reopen(struct sinks *s)
 {
@@ -172,6 +296,26 @@ sinks_drain(struct sinks *s)
 		s->v[i].ops->drain(&s->v[i]);
 }
 
+int
+sinks_save(struct sinks *s, char *err, size_t errlen)
+{
+	const char	**names;
+	int		  ret;
+
+	if (s->dedup == NULL || s->state_file == NULL)
+		return 0;
+	if ((names = sink_names(s)) == NULL) {
+		snprintf(err, errlen, "dedup: out of memory");
+		return -1;
+	}
+	ret = dedup_save(s->dedup, s->state_file, names, s->n, err, errlen);
+	free(names);
+	if (ret == 0)
+		log_info("dedup: %zu entries saved to %s",
+		    dedup_count(s->dedup), s->state_file);
+	return ret;
+}
+
 void
 sinks_free(struct sinks *s)
 {
@@ -183,6 +327,7 @@ sinks_free(struct sinks *s)
 		s->v[i].ops->drain(&s->v[i]);
 		s->v[i].ops->close(&s->v[i]);
 	}
+	dedup_free(s->dedup);
 	free(s->v);
 	free(s);
 }

@@ -25,7 +25,7 @@
 
 struct writer {
 	char		*name;		/* "sink_file: log", for log lines */
-	char		*path;		/* NULL: writing to a stream we do not own */
+	char		*path;		/* NULL: a stream we do not own */
 	int		 fd;
 	bool		 sync;		/* fdatasync each batch */
 	bool		 failing;	/* last write failed: log recovery */
@@ -37,7 +37,7 @@ struct writer {
 	size_t		 queued;
 	bool		 reopen;
 	bool		 stopping;
-	bool		 stopped;	/* thread gone: answer submits at once */
+	bool		 stopped;	/* thread gone: answer at once */
 	bool		 started;
 	pthread_t	 thread;
 };

@@ -35,5 +35,6 @@ Suite	*suite_report(void);
 Suite	*suite_record(void);
 Suite	*suite_http(void);
 Suite	*suite_sink(void);
+Suite	*suite_dedup(void);
 
 #endif

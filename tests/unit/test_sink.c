@@ -77,8 +77,8 @@ line_of(const char *text)
 static void
 deliver(struct sinks *s, const char *text)
 {
-	ck_assert_int_eq(sinks_deliver(s, NULL, line_of(text), on_done,
-	    NULL), 0);
+	ck_assert_int_eq(sinks_deliver(s, NULL, line_of(text), NULL, "t",
+	    on_done, NULL), 0);
 }
 
 static int
@@ -157,8 +157,8 @@ push(void *arg)
 
 	for (i = p->first; i < p->first + p->count; i++) {
 		snprintf(text, sizeof(text), "{\"n\":%d}\n", i);
-		if (sinks_deliver(p->sinks, NULL, line_of(text), on_done,
-		    NULL) == -1)
+		if (sinks_deliver(p->sinks, NULL, line_of(text), NULL, "t",
+		    on_done, NULL) == -1)
 			return NULL;
 	}
 	return p;
@@ -320,6 +320,131 @@ START_TEST(test_sink_open_missing_directory_fails)
 }
 END_TEST
 
+static struct report *
+decode(const char *json)
+{
+	struct report	*r;
+	char		 err[256];
+
+	r = report_decode(json, strlen(json), err, sizeof(err));
+	ck_assert_msg(r != NULL, "%s", err);
+	return r;
+}
+
+START_TEST(test_sink_filters)
+{
+	struct report	*rdr = decode("{\"type\":"
+	    "\"recipient_delivery_report_sms\",\"batch_id\":\"b\","
+	    "\"recipient\":\"r\",\"code\":0,\"status\":\"Delivered\","
+	    "\"at\":\"t\"}");
+	struct report	*queued = decode("{\"type\":"
+	    "\"recipient_delivery_report_mms\",\"batch_id\":\"b\","
+	    "\"recipient\":\"r\",\"code\":400,\"status\":\"Queued\","
+	    "\"at\":\"t\"}");
+	struct report	*batch = decode("{\"type\":\"delivery_report_sms\","
+	    "\"batch_id\":\"b\",\"total_message_count\":2,\"statuses\":["
+	    "{\"code\":400,\"status\":\"Queued\",\"count\":1},"
+	    "{\"code\":0,\"status\":\"Failed\",\"count\":1}]}");
+	struct report	*mo = decode("{\"type\":\"mo_text\",\"id\":\"i\","
+	    "\"from\":\"f\",\"to\":\"t\",\"received_at\":\"x\","
+	    "\"body\":\"hi\"}");
+	char		*types[] = { "recipient_delivery_report_sms", "mo_text",
+	    NULL };
+	char		*statuses[] = { "Delivered", "Failed", NULL };
+	struct sink_config c = { 0 };
+
+	/* No filter: everything, even without a report. */
+	ck_assert(sink_matches(&c, rdr));
+	ck_assert(sink_matches(&c, NULL));
+	c.types = types;
+	c.ntypes = 2;
+	ck_assert(sink_matches(&c, rdr));
+	ck_assert(sink_matches(&c, mo));
+	ck_assert(!sink_matches(&c, queued));
+	ck_assert(!sink_matches(&c, batch));
+	ck_assert(!sink_matches(&c, NULL));
+	c.types = NULL;
+	c.ntypes = 0;
+	c.statuses = statuses;
+	c.nstatuses = 2;
+	ck_assert(sink_matches(&c, rdr));
+	ck_assert(!sink_matches(&c, queued));
+	ck_assert(sink_matches(&c, batch));	/* one bucket Failed */
+	ck_assert(!sink_matches(&c, mo));	/* no status at all */
+	c.statuses = NULL;
+	c.nstatuses = 0;
+	c.final_only = true;
+	ck_assert(sink_matches(&c, rdr));
+	ck_assert(!sink_matches(&c, queued));
+	ck_assert(!sink_matches(&c, batch));	/* one bucket not final */
+	ck_assert(!sink_matches(&c, mo));
+	report_free(rdr);
+	report_free(queued);
+	report_free(batch);
+	report_free(mo);
+}
+END_TEST
+
+START_TEST(test_sink_dedup_skips_what_was_taken)
+{
+	struct config	*cfg = config_with(2);
+	struct sinks	*s;
+	uint8_t		 dg[DEDUP_DIGEST_LEN];
+	char		 err[256];
+
+	outcome_reset();
+	cfg->dedup_entries = 100;
+	cfg->dedup_ttl_s = 3600;
+	set_file(&cfg->sinks[0], "log", tmp_path("r.jsonl"), true, true);
+	set_file(&cfg->sinks[1], "full", strdup("/dev/full"), true, false);
+	s = sinks_open(cfg, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	dedup_digest("body", 4, dg);
+	/* First try: the log takes it, the full disk does not. */
+	ck_assert_int_eq(sinks_deliver(s, NULL, line_of("{\"a\":1}\n"), dg,
+	    "t1", on_done, NULL), 0);
+	wait_calls(1);
+	ck_assert_int_eq(outcome.last, SINK_RETRY);
+	/* The retry goes to the full disk only: still one line. */
+	ck_assert_int_eq(sinks_deliver(s, NULL, line_of("{\"a\":1}\n"), dg,
+	    "t2", on_done, NULL), 0);
+	wait_calls(2);
+	ck_assert_int_eq(outcome.last, SINK_RETRY);
+	ck_assert_str_eq(outcome.failed, "full");
+	ck_assert_int_eq(count_lines(cfg->sinks[0].path), 1);
+	ck_assert_uint_eq(dedup_taken(s->dedup, dg), 1);
+	sinks_free(s);
+	config_release(cfg);
+}
+END_TEST
+
+START_TEST(test_sink_dedup_all_taken_is_ok_without_delivery)
+{
+	struct config	*cfg = config_with(1);
+	struct sinks	*s;
+	uint8_t		 dg[DEDUP_DIGEST_LEN];
+	char		 err[256];
+	int		 i;
+
+	outcome_reset();
+	cfg->dedup_entries = 100;
+	cfg->dedup_ttl_s = 3600;
+	set_file(&cfg->sinks[0], "log", tmp_path("r.jsonl"), true, true);
+	s = sinks_open(cfg, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	dedup_digest("body", 4, dg);
+	for (i = 1; i <= 3; i++) {
+		ck_assert_int_eq(sinks_deliver(s, NULL,
+		    line_of("{\"a\":1}\n"), dg, "t", on_done, NULL), 0);
+		wait_calls(i);
+		ck_assert_int_eq(outcome.last, SINK_OK);
+	}
+	ck_assert_int_eq(count_lines(cfg->sinks[0].path), 1);
+	sinks_free(s);
+	config_release(cfg);
+}
+END_TEST
+
 Suite *
 suite_sink(void)
 {
@@ -335,6 +460,9 @@ suite_sink(void)
 	tcase_add_test(tc, test_sink_reopen_moves_new_lines);
 	tcase_add_test(tc, test_sink_drained_answers_retry_at_once);
 	tcase_add_test(tc, test_sink_open_missing_directory_fails);
+	tcase_add_test(tc, test_sink_filters);
+	tcase_add_test(tc, test_sink_dedup_skips_what_was_taken);
+	tcase_add_test(tc, test_sink_dedup_all_taken_is_ok_without_delivery);
 	suite_add_tcase(s, tc);
 	return s;
 }
