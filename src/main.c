@@ -7,6 +7,7 @@
  * gets its answer, and only then stops the listener.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -26,6 +27,23 @@
 #define DEFAULT_CONF	"/etc/sinch-webhookd/sinch-webhookd.conf"
 /* After the sinks drain, parked requests get this long to be answered. */
 #define ANSWER_GRACE_MS	2000
+
+/*
+ * Descriptors 0-2 must be open before anything else is: a pipe or file
+ * opened into one of them would later be mistaken for stdin, stdout or
+ * stderr (by the stdout sink, the log, or a hook).
+ */
+static void
+open_std_fds(void)
+{
+	int	fd;
+
+	while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1 &&
+	    fd <= STDERR_FILENO)
+		fcntl(fd, F_SETFD, 0);
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
 
 static void
 usage(FILE *f)
@@ -50,6 +68,7 @@ main(int argc, char *argv[])
 	bool		 check_only = false, verbose = false;
 	int		 ch, sig;
 
+	open_std_fds();
 	while ((ch = getopt(argc, argv, "c:tvhV")) != -1) {
 		switch (ch) {
 		case 'c':
