@@ -11,8 +11,11 @@
  *
  * A new key is a row in one of the tables; a new sink kind is a name in
  * sink_kind_names[] and a schema of its own keys in sink_kind_schemas[].
+ * The program of an exec sink is looked at here, so that -t finds a
+ * missing or non-executable program before the daemon starts.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -61,6 +64,9 @@ enum config_store {
 			    int: CONFIG_STORE_INT,			\
 			    size_t: CONFIG_STORE_SIZE)
 #define CFG_INT(f)	CFG_OFF(f), CFG_STORE(((struct config *)0)->f)
+#define CFG_SINK_INT(f)	CFG_SINK_OFF(f),				\
+			    CFG_STORE(((struct sink_config *)0)->f)
+#define CFG_SINK_STRV(f, n) CFG_SINK_OFF(f), CFG_SINK_OFF(n)
 
 /* Each row type starts with its key; find_row() relies on it. */
 struct config_int {
@@ -98,6 +104,25 @@ struct config_enum {
 	int			 def;
 };
 
+/*
+ * Strings kept as a NULL-terminated array and its count: the values of an
+ * array or list of strings, or with is_env set, the members of a group of
+ * NAME = "value" as "NAME=value".
+ */
+struct config_strv {
+	const char	*key;
+	size_t		 off;		/* of a char **, owned */
+	size_t		 count_off;	/* of a size_t */
+	bool		 is_env;	/* a group, not an array or list */
+	bool		 required;
+	bool		 unique;	/* no value twice */
+	bool		 def_empty;	/* default { NULL }, not NULL */
+	const char	*want;		/* "at least one type", or NULL */
+	/* Of each value (each name with is_env), then of the first value. */
+	int		(*check)(const char *, char *why, size_t whylen);
+	int		(*check_first)(const char *, char *why, size_t whylen);
+};
+
 /* A list with a parser of its own, such as the sinks. */
 struct config_list {
 	const char	*key;
@@ -118,6 +143,8 @@ struct config_schema {
 	size_t				 nenums;
 	const struct config_list	*lists;
 	size_t				 nlists;
+	const struct config_strv	*strvs;
+	size_t				 nstrvs;
 };
 
 enum config_type {
@@ -125,7 +152,8 @@ enum config_type {
 	CONFIG_T_STR,
 	CONFIG_T_BOOL,
 	CONFIG_T_ENUM,
-	CONFIG_T_LIST
+	CONFIG_T_LIST,
+	CONFIG_T_STRV
 };
 
 /* One row found in a schema. */
@@ -150,6 +178,8 @@ static int	check_address(const char *, char *, size_t);
 static int	check_url_path(const char *, char *, size_t);
 static int	check_sink_name(const char *, char *, size_t);
 static int	check_nonempty(const char *, char *, size_t);
+static int	check_program(const char *, char *, size_t);
+static int	check_env_name(const char *, char *, size_t);
 static int	parse_sinks(struct config_ctx *, const config_setting_t *,
 		    const char *, void *);
 
@@ -170,6 +200,7 @@ static const char *const log_level_names[] = {
 static const char *const sink_kind_names[] = {
 	[SINK_KIND_FILE] = "file",
 	[SINK_KIND_STDOUT] = "stdout",
+	[SINK_KIND_EXEC] = "exec",
 };
 
 /* Enum fields are written through an int. */
@@ -191,6 +222,12 @@ static const struct config_int config_ints[] = {
 	    1,		256,		4 },
 	{ "limits.shutdown_timeout_s",	CFG_INT(shutdown_timeout_s),
 	    0,		3600,		10 },
+	{ "limits.max_in_flight",	CFG_INT(max_in_flight),
+	    1,		1000000,	512 },
+	{ "dedup.entries",		CFG_INT(dedup_entries),
+	    0,		10000000,	100000 },
+	{ "dedup.ttl_s",		CFG_INT(dedup_ttl_s),
+	    1,		604800,		86400 },
 };
 
 static const struct config_str config_strs[] = {
@@ -200,6 +237,8 @@ static const struct config_str config_strs[] = {
 	    "127.0.0.1",	false,	check_address },
 	{ "listen.path",	CFG_OFF(callback_path),
 	    "/sinch/sms",	false,	check_url_path },
+	{ "dedup.state_file",	CFG_OFF(dedup_state_file),
+	    NULL,		false,	check_nonempty },
 };
 
 static const struct config_enum config_enums[] = {
@@ -234,6 +273,20 @@ static const struct config_str sink_strs[] = {
 static const struct config_bool sink_bools[] = {
 	/* key		field			default */
 	{ "required",	CFG_SINK_OFF(required),	true },
+	{ "final_only",	CFG_SINK_OFF(final_only), false },
+};
+
+/* Filters: an absent list lets everything through. */
+static const struct config_strv sink_strvs[] = {
+	/* key		field, count
+	 *    is_env	required unique	def_empty
+	 *    want			check		check_first */
+	{ "types",	CFG_SINK_STRV(types, ntypes),
+	    false,	false,	true,	false,
+	    "at least one type",	check_nonempty,	NULL },
+	{ "statuses",	CFG_SINK_STRV(statuses, nstatuses),
+	    false,	false,	true,	false,
+	    "at least one status",	check_nonempty,	NULL },
 };
 
 static const struct config_enum sink_enums[] = {
@@ -249,6 +302,7 @@ static const struct config_schema sink_schema = {
 	.strs = sink_strs,	.nstrs = nitems(sink_strs),
 	.bools = sink_bools,	.nbools = nitems(sink_bools),
 	.enums = sink_enums,	.nenums = nitems(sink_enums),
+	.strvs = sink_strvs,	.nstrvs = nitems(sink_strvs),
 };
 
 /* kind = "file" */
@@ -269,10 +323,39 @@ static const struct config_schema sink_file_schema = {
 	.bools = sink_file_bools,	.nbools = nitems(sink_file_bools),
 };
 
+/* kind = "exec" */
+static const struct config_int sink_exec_ints[] = {
+	/* key			field
+	 *    min	max		default */
+	{ "timeout_ms",		CFG_SINK_INT(timeout_ms),
+	    1,		3600000,	10000 },
+	{ "max_concurrent",	CFG_SINK_INT(max_concurrent),
+	    1,		1024,		4 },
+};
+
+/* env is { NULL } rather than NULL when the key is absent. */
+static const struct config_strv sink_exec_strvs[] = {
+	/* key		field, count
+	 *    is_env	required unique	def_empty
+	 *    want			check		check_first */
+	{ "command",	CFG_SINK_STRV(command, ncommand),
+	    false,	true,	false,	false,
+	    "at least the program",	NULL,		check_program },
+	{ "env",	CFG_SINK_STRV(env, nenv),
+	    true,	false,	false,	true,
+	    NULL,			check_env_name,	NULL },
+};
+
+static const struct config_schema sink_exec_schema = {
+	.ints = sink_exec_ints,		.nints = nitems(sink_exec_ints),
+	.strvs = sink_exec_strvs,	.nstrvs = nitems(sink_exec_strvs),
+};
+
 /* The keys each kind adds; NULL when it adds none. */
 static const struct config_schema *const sink_kind_schemas[] = {
 	[SINK_KIND_FILE] = &sink_file_schema,
 	[SINK_KIND_STDOUT] = NULL,
+	[SINK_KIND_EXEC] = &sink_exec_schema,
 };
 
 _Static_assert(nitems(sink_kind_schemas) == nitems(sink_kind_names),
@@ -476,6 +559,72 @@ check_nonempty(const char *s, char *why, size_t len)
 	return -1;
 }
 
+/*
+ * The program of an exec sink, run without a shell or a PATH search.
+ * Checked now so that -t catches a typo; the sink still handles a program
+ * that goes away later.
+ */
+static int
+check_program(const char *s, char *why, size_t len)
+{
+	struct stat	 st;
+	char		 q[CONFIG_QUOTE_MAX];
+
+	quote(q, s, strlen(s), '"');
+	if (s[0] != '/') {
+		snprintf(why, len, "%s must be an absolute path", q);
+		return -1;
+	}
+	if (stat(s, &st) == -1) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			snprintf(why, len, "%s does not exist", q);
+		else
+			snprintf(why, len, "unable to stat %s: %s", q,
+			    strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, len, "%s is not a regular file", q);
+		return -1;
+	}
+	if (access(s, X_OK) == -1) {
+		snprintf(why, len, "%s is not executable", q);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A name in an exec sink's environment: one a shell can use, and none of
+ * the SINCH_ names through which the daemon describes the report.
+ */
+static int
+check_env_name(const char *s, char *why, size_t len)
+{
+	char		 q[CONFIG_QUOTE_MAX];
+	size_t		 i, n = strlen(s);
+	unsigned char	 c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c < 0x80 && (isalpha(c) || c == '_' ||
+		    (i > 0 && isdigit(c))))
+			continue;
+		snprintf(why, len, "invalid character %s (want A-Z a-z 0-9 _, "
+		    "no digit first)", quote(q, s + i, 1, '\''));
+		return -1;
+	}
+	if (n == 0) {
+		snprintf(why, len, "must not be empty");
+		return -1;
+	}
+	if (strncmp(s, "SINCH_", 6) == 0) {
+		snprintf(why, len, "names starting with SINCH_ are reserved");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 store_int(void *base, const struct config_int *row, long long v)
 {
@@ -495,6 +644,30 @@ static void
 store_enum(void *base, const struct config_enum *row, int v)
 {
 	*(int *)(void *)((char *)base + row->off) = v;
+}
+
+/* Frees a NULL-terminated array of strings; NULL is a no-op. */
+static void
+strv_free(char **v)
+{
+	char	**p;
+
+	if (v == NULL)
+		return;
+	for (p = v; *p != NULL; p++)
+		free(*p);
+	free(v);
+}
+
+/* Replaces the array of row in base with v of n strings, taking v. */
+static void
+store_strv(void *base, const struct config_strv *row, char **v, size_t n)
+{
+	char	***field = (char ***)(void *)((char *)base + row->off);
+
+	strv_free(*field);
+	*field = v;
+	*(size_t *)(void *)((char *)base + row->count_off) = n;
 }
 
 /*
@@ -533,6 +706,7 @@ schema_find(const struct config_schema *sc, const char *key, bool inside,
 		{ sc->bools, sc->nbools, sizeof(*sc->bools), CONFIG_T_BOOL },
 		{ sc->enums, sc->nenums, sizeof(*sc->enums), CONFIG_T_ENUM },
 		{ sc->lists, sc->nlists, sizeof(*sc->lists), CONFIG_T_LIST },
+		{ sc->strvs, sc->nstrvs, sizeof(*sc->strvs), CONFIG_T_STRV },
 	};
 
 	for (i = 0; i < nitems(t); i++) {
@@ -563,7 +737,7 @@ static int
 schema_defaults(struct config_ctx *ctx, const struct config_schema *sc,
     void *base)
 {
-	char	**field;
+	char	**field, **v;
 	size_t	 i;
 
 	if (sc == NULL)
@@ -585,10 +759,19 @@ schema_defaults(struct config_ctx *ctx, const struct config_schema *sc,
 		    sc->bools[i].def;
 	for (i = 0; i < sc->nenums; i++)
 		store_enum(base, &sc->enums[i], sc->enums[i].def);
+	for (i = 0; i < sc->nstrvs; i++) {
+		if (!sc->strvs[i].def_empty)
+			continue;
+		if ((v = calloc(1, sizeof(*v))) == NULL) {
+			fail_nomem(ctx);
+			return -1;
+		}
+		store_strv(base, &sc->strvs[i], v, 0);
+	}
 	return 0;
 }
 
-/* Frees the strings of schema sc in base. */
+/* Frees the strings and arrays of schema sc in base. */
 static void
 schema_free(const struct config_schema *sc, void *base)
 {
@@ -602,6 +785,8 @@ schema_free(const struct config_schema *sc, void *base)
 		free(*field);
 		*field = NULL;
 	}
+	for (i = 0; i < sc->nstrvs; i++)
+		store_strv(base, &sc->strvs[i], NULL, 0);
 }
 
 static int
@@ -703,6 +888,131 @@ apply_list(struct config_ctx *ctx, const config_setting_t *s,
 	return row->parse(ctx, s, key, base);
 }
 
+/*
+ * "a.b", or "b" when a is empty.  A key too long for any table is cut and
+ * marked, as it only names the place of an error.
+ */
+static void
+join_key(char dst[CONFIG_KEY_MAX], const char *a, const char *b)
+{
+	if (snprintf(dst, CONFIG_KEY_MAX, "%s%s%s", a,
+	    a[0] != '\0' ? "." : "", b) >= CONFIG_KEY_MAX)
+		memcpy(dst + CONFIG_KEY_MAX - 4, "...", 4);
+}
+
+/*
+ * Value i of an array or list of strings into v[i].  Errors about one
+ * value name it as key.[i], but a bad program names the command.
+ */
+static int
+strv_value(struct config_ctx *ctx, const config_setting_t *s,
+    const char *key, const struct config_strv *row, char **v, size_t i)
+{
+	char		 k[CONFIG_KEY_MAX], why[CONFIG_WHY_MAX];
+	char		 q[CONFIG_QUOTE_MAX];
+	const char	*val;
+	size_t		 j;
+
+	snprintf(k, sizeof(k), "%s.[%zu]", key, i);
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		fail(ctx, s, k, "expected a string");
+		return -1;
+	}
+	val = config_setting_get_string(s);
+	if (row->check != NULL && row->check(val, why, sizeof(why)) == -1) {
+		fail(ctx, s, k, "%s", why);
+		return -1;
+	}
+	if (i == 0 && row->check_first != NULL &&
+	    row->check_first(val, why, sizeof(why)) == -1) {
+		fail(ctx, s, key, "%s", why);
+		return -1;
+	}
+	for (j = 0; row->unique && j < i; j++) {
+		if (strcmp(v[j], val) != 0)
+			continue;
+		fail(ctx, s, k, "duplicate value %s (also %s.[%zu])",
+		    quote(q, val, strlen(val), '"'), key, j);
+		return -1;
+	}
+	if ((v[i] = strdup(val)) == NULL) {
+		fail_nomem(ctx);
+		return -1;
+	}
+	return 0;
+}
+
+/* Member s of an env group into v[i] as "NAME=value". */
+static int
+strv_env(struct config_ctx *ctx, const config_setting_t *s,
+    const char *key, const struct config_strv *row, char **v, size_t i)
+{
+	char		 k[CONFIG_KEY_MAX], why[CONFIG_WHY_MAX];
+	const char	*name = config_setting_name(s), *val;
+	size_t		 nlen, vlen;
+
+	join_key(k, key, name);
+	if (row->check != NULL && row->check(name, why, sizeof(why)) == -1) {
+		fail(ctx, s, k, "%s", why);
+		return -1;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		fail(ctx, s, k, "expected a string");
+		return -1;
+	}
+	val = config_setting_get_string(s);
+	nlen = strlen(name);
+	vlen = strlen(val);
+	if ((v[i] = malloc(nlen + 1 + vlen + 1)) == NULL) {
+		fail_nomem(ctx);
+		return -1;
+	}
+	memcpy(v[i], name, nlen);
+	v[i][nlen] = '=';
+	memcpy(v[i] + nlen + 1, val, vlen + 1);
+	return 0;
+}
+
+/* Builds the whole array first: a field is replaced only when it is good. */
+static int
+apply_strv(struct config_ctx *ctx, const config_setting_t *s,
+    const char *key, const struct config_strv *row, void *base)
+{
+	char	**v = NULL;
+	size_t	 i, n;
+	int	 ret = -1;
+
+	if (row->is_env && !config_setting_is_group(s)) {
+		fail(ctx, s, key, "expected a group");
+		return -1;
+	}
+	if (!row->is_env && !config_setting_is_array(s) &&
+	    !config_setting_is_list(s)) {
+		fail(ctx, s, key, "expected an array or list of strings");
+		return -1;
+	}
+	n = (size_t)config_setting_length(s);
+	if (n == 0 && row->want != NULL) {
+		fail(ctx, s, key, "empty list (want %s)", row->want);
+		return -1;
+	}
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL) {
+		fail_nomem(ctx);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if ((row->is_env ? strv_env : strv_value)(ctx,
+		    config_setting_get_elem(s, (unsigned int)i), key, row, v,
+		    i) == -1)
+			goto done;
+	store_strv(base, row, v, n);
+	v = NULL;
+	ret = 0;
+done:
+	strv_free(v);
+	return ret;
+}
+
 static int
 apply(struct config_ctx *ctx, const config_setting_t *s, const char *key,
     const struct config_ref *ref, void *base)
@@ -718,20 +1028,10 @@ apply(struct config_ctx *ctx, const config_setting_t *s, const char *key,
 		return apply_enum(ctx, s, key, ref->row, base);
 	case CONFIG_T_LIST:
 		return apply_list(ctx, s, key, ref->row, base);
+	case CONFIG_T_STRV:
+		return apply_strv(ctx, s, key, ref->row, base);
 	}
 	return -1;
-}
-
-/*
- * "a.b", or "b" when a is empty.  A key too long for any table is cut and
- * marked, as it only names the place of an error.
- */
-static void
-join_key(char dst[CONFIG_KEY_MAX], const char *a, const char *b)
-{
-	if (snprintf(dst, CONFIG_KEY_MAX, "%s%s%s", a,
-	    a[0] != '\0' ? "." : "", b) >= CONFIG_KEY_MAX)
-		memcpy(dst + CONFIG_KEY_MAX - 4, "...", 4);
 }
 
 /* Whether key belongs to some sink kind, if not to this one. */
@@ -853,6 +1153,10 @@ check_required(struct config_ctx *ctx, const struct config_scope *sp,
 			if (sc->lists[j].required &&
 			    require(ctx, sp, group, sc->lists[j].key) == -1)
 				return -1;
+		for (j = 0; j < sc->nstrvs; j++)
+			if (sc->strvs[j].required &&
+			    require(ctx, sp, group, sc->strvs[j].key) == -1)
+				return -1;
 	}
 	return 0;
 }
@@ -908,6 +1212,10 @@ parse_sinks(struct config_ctx *ctx, const config_setting_t *list,
 
 	if (n == 0) {
 		fail(ctx, list, key, "empty list (want at least one sink)");
+		return -1;
+	}
+	if (n > CONFIG_SINKS_MAX) {
+		fail(ctx, list, key, "%d sinks > %d", n, CONFIG_SINKS_MAX);
 		return -1;
 	}
 	if ((cfg->sinks = calloc((size_t)n, sizeof(*cfg->sinks))) == NULL) {

@@ -2,6 +2,8 @@
  * test_config.c - the configuration file: defaults, the shipped file, and
  * one exact "file:line: key: reason" for each class of error.
  */
+#include <sys/stat.h>
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,10 @@
 
 /* One stdout sink: the least a file needs. */
 #define SINK_OUT	"sinks = ( { name = \"out\"; kind = \"stdout\"; } );\n"
+
+/* The start of an exec sink whose program exists on every system. */
+#define EXEC_SH		"{ name = \"x\"; kind = \"exec\"; " \
+			"command = [ \"/bin/sh\" ];"
 
 struct error_case {
 	const char	*text;
@@ -72,12 +78,25 @@ START_TEST(test_config_defaults)
 	ck_assert_int_eq(cfg->connection_timeout_s, 30);
 	ck_assert_int_eq(cfg->threads, 4);
 	ck_assert_int_eq(cfg->shutdown_timeout_s, 10);
+	ck_assert_int_eq(cfg->max_in_flight, 512);
+	ck_assert_uint_eq(cfg->dedup_entries, 100000);
+	ck_assert_int_eq(cfg->dedup_ttl_s, 86400);
+	ck_assert_ptr_null(cfg->dedup_state_file);
 	ck_assert_int_eq(cfg->log_level, LOG_LEVEL_INFO);
 	ck_assert_uint_eq(cfg->nsinks, 1);
 	ck_assert_str_eq(cfg->sinks[0].name, "out");
 	ck_assert_int_eq(cfg->sinks[0].kind, SINK_KIND_STDOUT);
 	ck_assert(cfg->sinks[0].required);
 	ck_assert_ptr_null(cfg->sinks[0].path);
+	ck_assert_ptr_null(cfg->sinks[0].types);
+	ck_assert_uint_eq(cfg->sinks[0].ntypes, 0);
+	ck_assert_ptr_null(cfg->sinks[0].statuses);
+	ck_assert_uint_eq(cfg->sinks[0].nstatuses, 0);
+	ck_assert(!cfg->sinks[0].final_only);
+	ck_assert_ptr_null(cfg->sinks[0].command);
+	ck_assert_uint_eq(cfg->sinks[0].ncommand, 0);
+	ck_assert_ptr_null(cfg->sinks[0].env);
+	ck_assert_uint_eq(cfg->sinks[0].nenv, 0);
 	config_free(cfg);
 }
 END_TEST
@@ -93,6 +112,192 @@ START_TEST(test_config_file_sink_defaults)
 	ck_assert_str_eq(cfg->sinks[0].path, "x.jsonl");
 	ck_assert(cfg->sinks[0].fsync);
 	ck_assert(cfg->sinks[0].required);
+	ck_assert_ptr_null(cfg->sinks[0].types);
+	ck_assert_ptr_null(cfg->sinks[0].statuses);
+	ck_assert(!cfg->sinks[0].final_only);
+	ck_assert_ptr_null(cfg->sinks[0].command);
+	ck_assert_ptr_null(cfg->sinks[0].env);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_exec_sink_defaults)
+{
+	struct config		*cfg;
+	const struct sink_config *sc;
+
+	cfg = expect_load("sinks = ( " EXEC_SH " } );\n");
+	sc = &cfg->sinks[0];
+	ck_assert_int_eq(sc->kind, SINK_KIND_EXEC);
+	ck_assert_str_eq(config_sink_kind_name(sc->kind), "exec");
+	ck_assert_uint_eq(sc->ncommand, 1);
+	ck_assert_str_eq(sc->command[0], "/bin/sh");
+	ck_assert_ptr_null(sc->command[1]);
+	/* No env is an empty array, not NULL. */
+	ck_assert_ptr_nonnull(sc->env);
+	ck_assert_ptr_null(sc->env[0]);
+	ck_assert_uint_eq(sc->nenv, 0);
+	ck_assert_int_eq(sc->timeout_ms, 10000);
+	ck_assert_int_eq(sc->max_concurrent, 4);
+	ck_assert(sc->required);
+	ck_assert_ptr_null(sc->types);
+	ck_assert_ptr_null(sc->statuses);
+	ck_assert(!sc->final_only);
+	ck_assert_ptr_null(sc->path);
+	config_free(cfg);
+
+	cfg = expect_load("sinks = ( " EXEC_SH " env = { }; } );\n");
+	ck_assert_ptr_nonnull(cfg->sinks[0].env);
+	ck_assert_ptr_null(cfg->sinks[0].env[0]);
+	ck_assert_uint_eq(cfg->sinks[0].nenv, 0);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_exec_sink)
+{
+	struct config		*cfg;
+	const struct sink_config *sc;
+
+	cfg = expect_load(
+	    "sinks = (\n"
+	    "\t{ name = \"hook\"; kind = \"exec\";\n"
+	    "\t  command = [ \"/bin/sh\", \"-c\", \"exit 0\", \"-c\" ];\n"
+	    "\t  env = { TZ = \"UTC\"; LANG = \"C.UTF-8\"; EMPTY = \"\";\n"
+	    "\t\tsinch_lower = \"a=b\"; };\n"
+	    "\t  timeout_ms = 3600000; max_concurrent = 1024;\n"
+	    "\t  required = false;\n"
+	    "\t  types = [ \"recipient_delivery_report_sms\" ];\n"
+	    "\t  statuses = [ \"Delivered\", \"Failed\" ];\n"
+	    "\t  final_only = true; }\n"
+	    ");\n");
+	ck_assert_uint_eq(cfg->nsinks, 1);
+	sc = &cfg->sinks[0];
+	ck_assert_str_eq(sc->name, "hook");
+	ck_assert_int_eq(sc->kind, SINK_KIND_EXEC);
+	/* A command may repeat an argument; only filters are sets. */
+	ck_assert_uint_eq(sc->ncommand, 4);
+	ck_assert_str_eq(sc->command[0], "/bin/sh");
+	ck_assert_str_eq(sc->command[1], "-c");
+	ck_assert_str_eq(sc->command[2], "exit 0");
+	ck_assert_str_eq(sc->command[3], "-c");
+	ck_assert_ptr_null(sc->command[4]);
+	ck_assert_uint_eq(sc->nenv, 4);
+	ck_assert_str_eq(sc->env[0], "TZ=UTC");
+	ck_assert_str_eq(sc->env[1], "LANG=C.UTF-8");
+	ck_assert_str_eq(sc->env[2], "EMPTY=");
+	ck_assert_str_eq(sc->env[3], "sinch_lower=a=b");
+	ck_assert_ptr_null(sc->env[4]);
+	ck_assert_int_eq(sc->timeout_ms, 3600000);
+	ck_assert_int_eq(sc->max_concurrent, 1024);
+	ck_assert(!sc->required);
+	ck_assert_uint_eq(sc->ntypes, 1);
+	ck_assert_str_eq(sc->types[0], "recipient_delivery_report_sms");
+	ck_assert_ptr_null(sc->types[1]);
+	ck_assert_uint_eq(sc->nstatuses, 2);
+	ck_assert_str_eq(sc->statuses[0], "Delivered");
+	ck_assert_str_eq(sc->statuses[1], "Failed");
+	ck_assert_ptr_null(sc->statuses[2]);
+	ck_assert(sc->final_only);
+	ck_assert_ptr_null(sc->path);
+	config_free(cfg);
+
+	/* A list works as well as an array; the bounds load. */
+	cfg = expect_load("sinks = ( { name = \"h\"; kind = \"exec\";\n"
+	    "\tcommand = ( \"/bin/true\" ); timeout_ms = 1;\n"
+	    "\tmax_concurrent = 1; } );\n");
+	ck_assert_uint_eq(cfg->sinks[0].ncommand, 1);
+	ck_assert_str_eq(cfg->sinks[0].command[0], "/bin/true");
+	ck_assert_ptr_null(cfg->sinks[0].command[1]);
+	ck_assert_int_eq(cfg->sinks[0].timeout_ms, 1);
+	ck_assert_int_eq(cfg->sinks[0].max_concurrent, 1);
+	config_free(cfg);
+}
+END_TEST
+
+/* A program of one's own, executable: it need not be under /bin. */
+START_TEST(test_config_exec_own_program)
+{
+	struct config	*cfg;
+	char		 prog[PATH_MAX], text[PATH_MAX + 128];
+
+	snprintf(prog, sizeof(prog), "%s",
+	    fixture_write("hook", "#!/bin/sh\nexit 0\n"));
+	ck_assert_int_eq(chmod(prog, 0755), 0);
+	snprintf(text, sizeof(text), "sinks = ( { name = \"h\"; "
+	    "kind = \"exec\"; command = [ \"%s\", \"a\" ]; } );\n", prog);
+	cfg = expect_load(text);
+	ck_assert_str_eq(cfg->sinks[0].command[0], prog);
+	ck_assert_str_eq(cfg->sinks[0].command[1], "a");
+	config_free(cfg);
+}
+END_TEST
+
+/* The filters, on each kind, as an array or as a list. */
+START_TEST(test_config_filters)
+{
+	static const char *const sinks[] = {
+		"{ name = \"s\"; kind = \"file\"; path = \"p\";",
+		"{ name = \"s\"; kind = \"stdout\";",
+		EXEC_SH,
+	};
+	static const enum sink_kind kinds[] = {
+		SINK_KIND_FILE, SINK_KIND_STDOUT, SINK_KIND_EXEC,
+	};
+	struct config			*cfg;
+	const struct sink_config	*sc;
+	char				 text[512];
+	size_t				 i;
+
+	for (i = 0; i < nitems(sinks); i++) {
+		snprintf(text, sizeof(text), "sinks = (\n\t%s\n"
+		    "\t  types = [ \"mt_text\", \"mt_binary\" ];\n"
+		    "\t  statuses = ( \"Delivered\" );\n"
+		    "\t  final_only = true; }\n);\n", sinks[i]);
+		cfg = expect_load(text);
+		sc = &cfg->sinks[0];
+		ck_assert_int_eq(sc->kind, kinds[i]);
+		ck_assert_uint_eq(sc->ntypes, 2);
+		ck_assert_str_eq(sc->types[0], "mt_text");
+		ck_assert_str_eq(sc->types[1], "mt_binary");
+		ck_assert_ptr_null(sc->types[2]);
+		ck_assert_uint_eq(sc->nstatuses, 1);
+		ck_assert_str_eq(sc->statuses[0], "Delivered");
+		ck_assert_ptr_null(sc->statuses[1]);
+		ck_assert(sc->final_only);
+		config_free(cfg);
+
+		snprintf(text, sizeof(text), "sinks = (\n\t%s\n"
+		    "\t  statuses = [ \"Failed\" ];\n"
+		    "\t  final_only = false; }\n);\n", sinks[i]);
+		cfg = expect_load(text);
+		sc = &cfg->sinks[0];
+		ck_assert_ptr_null(sc->types);
+		ck_assert_uint_eq(sc->ntypes, 0);
+		ck_assert_uint_eq(sc->nstatuses, 1);
+		ck_assert_str_eq(sc->statuses[0], "Failed");
+		ck_assert(!sc->final_only);
+		config_free(cfg);
+	}
+}
+END_TEST
+
+START_TEST(test_config_dedup)
+{
+	struct config	*cfg;
+
+	cfg = expect_load("dedup = {\n\tentries = 0;\n\tttl_s = 60;\n"
+	    "\tstate_file = \"/var/lib/x/dedup.state\";\n};\n" SINK_OUT);
+	ck_assert_uint_eq(cfg->dedup_entries, 0);
+	ck_assert_int_eq(cfg->dedup_ttl_s, 60);
+	ck_assert_str_eq(cfg->dedup_state_file, "/var/lib/x/dedup.state");
+	config_free(cfg);
+
+	/* Every key is optional, the group too. */
+	cfg = expect_load("dedup = { };\n" SINK_OUT);
+	ck_assert_uint_eq(cfg->dedup_entries, 100000);
+	ck_assert_int_eq(cfg->dedup_ttl_s, 86400);
+	ck_assert_ptr_null(cfg->dedup_state_file);
 	config_free(cfg);
 }
 END_TEST
@@ -114,6 +319,10 @@ START_TEST(test_config_shipped_file)
 	ck_assert_int_eq(cfg->connection_timeout_s, 30);
 	ck_assert_int_eq(cfg->threads, 4);
 	ck_assert_int_eq(cfg->shutdown_timeout_s, 10);
+	ck_assert_int_eq(cfg->max_in_flight, 512);
+	ck_assert_uint_eq(cfg->dedup_entries, 100000);
+	ck_assert_int_eq(cfg->dedup_ttl_s, 86400);
+	ck_assert_str_eq(cfg->dedup_state_file, "var/dedup.state");
 	ck_assert_int_eq(cfg->log_level, LOG_LEVEL_INFO);
 	ck_assert_uint_eq(cfg->nsinks, 2);
 	ck_assert_str_eq(cfg->sinks[0].name, "log");
@@ -125,6 +334,8 @@ START_TEST(test_config_shipped_file)
 	ck_assert_int_eq(cfg->sinks[1].kind, SINK_KIND_STDOUT);
 	ck_assert(!cfg->sinks[1].required);
 	ck_assert_ptr_null(cfg->sinks[1].path);
+	ck_assert_ptr_null(cfg->sinks[0].types);
+	ck_assert_ptr_null(cfg->sinks[1].types);
 	config_free(cfg);
 }
 END_TEST
@@ -143,13 +354,21 @@ START_TEST(test_config_every_key_set)
 	    "\tconnection_timeout_s = 3600;\n"
 	    "\tthreads = 256;\n"
 	    "\tshutdown_timeout_s = 0;\n"
+	    "\tmax_in_flight = 1000000;\n"
 	    "};\n"
+	    "dedup = { entries = 10000000; ttl_s = 604800;\n"
+	    "\tstate_file = \"d.state\"; };\n"
 	    "log = { level = \"debug\"; };\n"
 	    "sinks = (\n"
 	    "\t{ name = \"a.b-c_D9\"; kind = \"file\";\n"
 	    "\t  path = \"/x/99999999999\";\n"
 	    "\t  fsync = false; required = false; },\n"
-	    "\t{ kind = \"stdout\"; name = \"two\"; required = true; }\n"
+	    "\t{ kind = \"stdout\"; name = \"two\"; required = true; },\n"
+	    "\t{ name = \"three\"; kind = \"exec\";\n"
+	    "\t  command = [ \"/bin/sh\", \"-c\", \"cat\" ];\n"
+	    "\t  env = { A = \"1\"; }; timeout_ms = 5; max_concurrent = 6;\n"
+	    "\t  required = false; types = [ \"t\" ]; statuses = [ \"s\" ];\n"
+	    "\t  final_only = true; }\n"
 	    ");\n");
 	ck_assert_str_eq(cfg->address, "::1");
 	ck_assert_int_eq(cfg->port, 8080);
@@ -159,8 +378,12 @@ START_TEST(test_config_every_key_set)
 	ck_assert_int_eq(cfg->connection_timeout_s, 3600);
 	ck_assert_int_eq(cfg->threads, 256);
 	ck_assert_int_eq(cfg->shutdown_timeout_s, 0);
+	ck_assert_int_eq(cfg->max_in_flight, 1000000);
+	ck_assert_uint_eq(cfg->dedup_entries, 10000000);
+	ck_assert_int_eq(cfg->dedup_ttl_s, 604800);
+	ck_assert_str_eq(cfg->dedup_state_file, "d.state");
 	ck_assert_int_eq(cfg->log_level, LOG_LEVEL_DEBUG);
-	ck_assert_uint_eq(cfg->nsinks, 2);
+	ck_assert_uint_eq(cfg->nsinks, 3);
 	ck_assert_str_eq(cfg->sinks[0].name, "a.b-c_D9");
 	ck_assert_int_eq(cfg->sinks[0].kind, SINK_KIND_FILE);
 	ck_assert_str_eq(cfg->sinks[0].path, "/x/99999999999");
@@ -169,6 +392,18 @@ START_TEST(test_config_every_key_set)
 	ck_assert_str_eq(cfg->sinks[1].name, "two");
 	ck_assert_int_eq(cfg->sinks[1].kind, SINK_KIND_STDOUT);
 	ck_assert(cfg->sinks[1].required);
+	ck_assert_str_eq(cfg->sinks[2].name, "three");
+	ck_assert_int_eq(cfg->sinks[2].kind, SINK_KIND_EXEC);
+	ck_assert_uint_eq(cfg->sinks[2].ncommand, 3);
+	ck_assert_str_eq(cfg->sinks[2].command[2], "cat");
+	ck_assert_uint_eq(cfg->sinks[2].nenv, 1);
+	ck_assert_str_eq(cfg->sinks[2].env[0], "A=1");
+	ck_assert_int_eq(cfg->sinks[2].timeout_ms, 5);
+	ck_assert_int_eq(cfg->sinks[2].max_concurrent, 6);
+	ck_assert(!cfg->sinks[2].required);
+	ck_assert_str_eq(cfg->sinks[2].types[0], "t");
+	ck_assert_str_eq(cfg->sinks[2].statuses[0], "s");
+	ck_assert(cfg->sinks[2].final_only);
 	config_free(cfg);
 }
 END_TEST
@@ -195,6 +430,9 @@ static const struct {
 	{ "limits.connection_timeout_s", 1,	3600 },
 	{ "limits.threads",		1,	256 },
 	{ "limits.shutdown_timeout_s",	0,	3600 },
+	{ "limits.max_in_flight",	1,	1000000 },
+	{ "dedup.entries",		0,	10000000 },
+	{ "dedup.ttl_s",		1,	604800 },
 };
 
 static long long
@@ -212,6 +450,12 @@ int_value(const struct config *cfg, const char *key)
 		return cfg->threads;
 	if (strcmp(key, "limits.shutdown_timeout_s") == 0)
 		return cfg->shutdown_timeout_s;
+	if (strcmp(key, "limits.max_in_flight") == 0)
+		return cfg->max_in_flight;
+	if (strcmp(key, "dedup.entries") == 0)
+		return (long long)cfg->dedup_entries;
+	if (strcmp(key, "dedup.ttl_s") == 0)
+		return cfg->dedup_ttl_s;
 	ck_abort_msg("no field for %s", key);
 	return -1;
 }
@@ -220,8 +464,11 @@ int_value(const struct config *cfg, const char *key)
 static void
 int_text(char *dst, size_t len, const char *key, long long v)
 {
-	const char	*dot = strchr(key, '.');
+	const char	*dot;
 
+	/* Also tells gcc -O2 -fsanitize=undefined that neither is NULL. */
+	ck_assert_ptr_nonnull(key);
+	ck_assert_ptr_nonnull(dot = strchr(key, '.'));
 	snprintf(dst, len, "\n%.*s = {\n\t%s = %lld;\n};\n" SINK_OUT,
 	    (int)(dot - key), key, dot + 1, v);
 }
@@ -268,6 +515,10 @@ static const struct error_case unknown_keys[] = {
 	    "1: log.file: unknown key" },
 	{ "listen = { tls = { port = 1; }; };\n" SINK_OUT,
 	    "1: listen.tls: unknown key" },
+	{ "dedup = {\n\tentries = 1;\n\tsize = 2;\n};\n" SINK_OUT,
+	    "3: dedup.size: unknown key" },
+	{ "dedup = { state = { file = \"x\"; }; };\n" SINK_OUT,
+	    "1: dedup.state: unknown key" },
 	/* inside a sink */
 	{ "sinks = (\n\t{ name = \"a\"; kind = \"stdout\";\n"
 	    "\t  colour = \"red\"; }\n);\n",
@@ -276,6 +527,8 @@ static const struct error_case unknown_keys[] = {
 	    "\t{ name = \"b\"; kind = \"file\"; path = \"p\";\n"
 	    "\t  fsynch = true; }\n);\n",
 	    "4: sinks.[1].fsynch: unknown key" },
+	{ "sinks = (\n\t" EXEC_SH "\n\t  args = [ \"a\" ]; }\n);\n",
+	    "3: sinks.[0].args: unknown key" },
 };
 
 START_TEST(test_config_unknown_key)
@@ -365,10 +618,10 @@ static const struct error_case sink_errors[] = {
 	/* kinds */
 	{ "sinks = (\n\t{ name = \"q\"; kind = \"kafka\"; }\n);\n",
 	    "2: sinks.[0].kind: unknown kind \"kafka\" "
-	    "(want file or stdout)" },
+	    "(want file, stdout or exec)" },
 	{ "sinks = ( { name = \"q\"; kind = \"STDOUT\"; } );\n",
 	    "1: sinks.[0].kind: unknown kind \"STDOUT\" "
-	    "(want file or stdout)" },
+	    "(want file, stdout or exec)" },
 	{ "sinks = (\n\t{ name = \"q\";\n\t  path = \"p\"; }\n);\n",
 	    "2: sinks.[0].kind: missing required key" },
 	/* keys of one kind only */
@@ -387,6 +640,233 @@ static const struct error_case sink_errors[] = {
 START_TEST(test_config_sink_error)
 {
 	expect_error(sink_errors[_i].text, sink_errors[_i].want);
+}
+END_TEST
+
+static const struct error_case exec_errors[] = {
+	/* command: required, strings, at least the program */
+	{ "sinks = (\n\t{ name = \"x\";\n\t  kind = \"exec\"; }\n);\n",
+	    "2: sinks.[0].command: missing required key" },
+	{ "sinks = ( { name = \"x\"; kind = \"exec\";\n"
+	    "\tcommand = [ ]; } );\n",
+	    "2: sinks.[0].command: empty list (want at least the program)" },
+	{ "sinks = ( { name = \"x\"; kind = \"exec\";\n"
+	    "\tcommand = ( ); } );\n",
+	    "2: sinks.[0].command: empty list (want at least the program)" },
+	{ "sinks = ( { name = \"x\"; kind = \"exec\";\n"
+	    "\tcommand = \"/bin/sh\"; } );\n",
+	    "2: sinks.[0].command: expected an array or list of strings" },
+	{ "sinks = ( { name = \"x\"; kind = \"exec\";\n"
+	    "\tcommand = { a = \"/bin/sh\"; }; } );\n",
+	    "2: sinks.[0].command: expected an array or list of strings" },
+	{ "sinks = ( { name = \"x\"; kind = \"exec\";\n"
+	    "\tcommand = [ 1 ]; } );\n",
+	    "2: sinks.[0].command.[0]: expected a string" },
+	{ "sinks = ( { name = \"x\"; kind = \"exec\";\n"
+	    "\tcommand = (\n\t\t\"/bin/sh\",\n\t\t1 ); } );\n",
+	    "4: sinks.[0].command.[1]: expected a string" },
+	{ "sinks = ( { name = \"x\"; kind = \"exec\";\n"
+	    "\tcommand = ( \"/bin/sh\", [ \"-c\" ] ); } );\n",
+	    "2: sinks.[0].command.[1]: expected a string" },
+	/* An empty argument is an argument; an empty program is not. */
+	{ "sinks = ( { name = \"x\"; kind = \"exec\";\n"
+	    "\tcommand = [ \"\" ]; } );\n",
+	    "2: sinks.[0].command: \"\" must be an absolute path" },
+	/* command[0]: an absolute path to an executable file */
+	{ "sinks = ( { name = \"x\"; kind = \"exec\";\n"
+	    "\tcommand = [ \"bin/sh\" ]; } );\n",
+	    "2: sinks.[0].command: \"bin/sh\" must be an absolute path" },
+	{ "sinks = ( { name = \"x\"; kind = \"exec\";\n"
+	    "\tcommand = [ \"true\", \"/bin/true\" ]; } );\n",
+	    "2: sinks.[0].command: \"true\" must be an absolute path" },
+	{ "sinks = ( { name = \"x\"; kind = \"exec\";\n"
+	    "\tcommand = [ \"/no/such\" ]; } );\n",
+	    "2: sinks.[0].command: \"/no/such\" does not exist" },
+	{ "sinks = ( { name = \"x\"; kind = \"exec\";\n"
+	    "\tcommand = [ \"/bin/sh/x\" ]; } );\n",
+	    "2: sinks.[0].command: \"/bin/sh/x\" does not exist" },
+	{ "sinks = ( { name = \"x\"; kind = \"exec\";\n"
+	    "\tcommand = [ \"/\" ]; } );\n",
+	    "2: sinks.[0].command: \"/\" is not a regular file" },
+	/* env: a group of strings with plain, unreserved names */
+	{ "sinks = ( " EXEC_SH "\n\tenv = [ \"TZ=UTC\" ]; } );\n",
+	    "2: sinks.[0].env: expected a group" },
+	{ "sinks = ( " EXEC_SH "\n\tenv = \"TZ=UTC\"; } );\n",
+	    "2: sinks.[0].env: expected a group" },
+	{ "sinks = ( " EXEC_SH "\n\tenv = {\n\t\tTZ = \"UTC\";\n"
+	    "\t\tMY-VAR = \"x\"; }; } );\n",
+	    "4: sinks.[0].env.MY-VAR: invalid character '-' "
+	    "(want A-Z a-z 0-9 _, no digit first)" },
+	{ "sinks = ( " EXEC_SH "\n\tenv = { A*B = \"x\"; }; } );\n",
+	    "2: sinks.[0].env.A*B: invalid character '*' "
+	    "(want A-Z a-z 0-9 _, no digit first)" },
+	{ "sinks = ( " EXEC_SH "\n\tenv = {\n\t\tSINCH_X = \"1\"; }; } );\n",
+	    "3: sinks.[0].env.SINCH_X: names starting with SINCH_ are "
+	    "reserved" },
+	{ "sinks = ( " EXEC_SH "\n\tenv = { SINCH_ = \"1\"; }; } );\n",
+	    "2: sinks.[0].env.SINCH_: names starting with SINCH_ are "
+	    "reserved" },
+	{ "sinks = ( " EXEC_SH "\n\tenv = {\n\t\tTZ = 1; }; } );\n",
+	    "3: sinks.[0].env.TZ: expected a string" },
+	{ "sinks = ( " EXEC_SH "\n\tenv = { TZ = true; }; } );\n",
+	    "2: sinks.[0].env.TZ: expected a string" },
+	{ "sinks = ( " EXEC_SH "\n\tenv = { G = { A = \"1\"; }; }; } );\n",
+	    "2: sinks.[0].env.G: expected a string" },
+	{ "sinks = ( " EXEC_SH "\n\tenv = { L = [ \"a\" ]; }; } );\n",
+	    "2: sinks.[0].env.L: expected a string" },
+	/* the integers */
+	{ "sinks = ( " EXEC_SH "\n\ttimeout_ms = 0; } );\n",
+	    "2: sinks.[0].timeout_ms: 0 < 1" },
+	{ "sinks = ( " EXEC_SH "\n\ttimeout_ms = 3600001; } );\n",
+	    "2: sinks.[0].timeout_ms: 3600001 > 3600000" },
+	{ "sinks = ( " EXEC_SH "\n\ttimeout_ms = \"10s\"; } );\n",
+	    "2: sinks.[0].timeout_ms: expected an integer" },
+	{ "sinks = ( " EXEC_SH "\n\tmax_concurrent = 0; } );\n",
+	    "2: sinks.[0].max_concurrent: 0 < 1" },
+	{ "sinks = ( " EXEC_SH "\n\tmax_concurrent = 1025; } );\n",
+	    "2: sinks.[0].max_concurrent: 1025 > 1024" },
+	/* keys of the exec kind only */
+	{ "sinks = ( { name = \"f\"; kind = \"file\"; path = \"p\";\n"
+	    "\tcommand = [ \"/bin/sh\" ]; } );\n",
+	    "2: sinks.[0].command: not valid for kind file" },
+	{ "sinks = ( { name = \"f\"; kind = \"file\"; path = \"p\";\n"
+	    "\tenv = { TZ = \"UTC\"; }; } );\n",
+	    "2: sinks.[0].env: not valid for kind file" },
+	{ "sinks = ( { name = \"f\"; kind = \"file\"; path = \"p\";\n"
+	    "\ttimeout_ms = 5; } );\n",
+	    "2: sinks.[0].timeout_ms: not valid for kind file" },
+	{ "sinks = ( { name = \"o\"; kind = \"stdout\";\n"
+	    "\tmax_concurrent = 5; } );\n",
+	    "2: sinks.[0].max_concurrent: not valid for kind stdout" },
+	/* keys of the file kind only */
+	{ "sinks = ( " EXEC_SH "\n\tpath = \"p\"; } );\n",
+	    "2: sinks.[0].path: not valid for kind exec" },
+	{ "sinks = ( " EXEC_SH "\n\tfsync = true; } );\n",
+	    "2: sinks.[0].fsync: not valid for kind exec" },
+};
+
+START_TEST(test_config_exec_error)
+{
+	expect_error(exec_errors[_i].text, exec_errors[_i].want);
+}
+END_TEST
+
+static const struct error_case filter_errors[] = {
+	{ "sinks = ( { name = \"o\"; kind = \"stdout\";\n"
+	    "\ttypes = [ ]; } );\n",
+	    "2: sinks.[0].types: empty list (want at least one type)" },
+	{ "sinks = ( { name = \"f\"; kind = \"file\"; path = \"p\";\n"
+	    "\tstatuses = ( ); } );\n",
+	    "2: sinks.[0].statuses: empty list (want at least one status)" },
+	{ "sinks = ( " EXEC_SH "\n\ttypes = \"mt_text\"; } );\n",
+	    "2: sinks.[0].types: expected an array or list of strings" },
+	{ "sinks = ( " EXEC_SH "\n\tstatuses = [ 1, 2 ]; } );\n",
+	    "2: sinks.[0].statuses.[0]: expected a string" },
+	{ "sinks = ( " EXEC_SH "\n\ttypes = [ \"mt_text\", \"\" ]; } );\n",
+	    "2: sinks.[0].types.[1]: must not be empty" },
+	{ "sinks = ( { name = \"o\"; kind = \"stdout\";\n"
+	    "\tstatuses = [ \"Delivered\", \"Failed\",\n"
+	    "\t\t\"Delivered\" ]; } );\n",
+	    "3: sinks.[0].statuses.[2]: duplicate value \"Delivered\" "
+	    "(also sinks.[0].statuses.[0])" },
+	{ "sinks = (\n\t{ name = \"o\"; kind = \"stdout\"; },\n"
+	    "\t" EXEC_SH " types = ( \"a\", \"b\", \"b\" ); }\n);\n",
+	    "3: sinks.[1].types.[2]: duplicate value \"b\" "
+	    "(also sinks.[1].types.[1])" },
+	{ "sinks = ( { name = \"o\"; kind = \"stdout\";\n"
+	    "\tfinal_only = 1; } );\n",
+	    "2: sinks.[0].final_only: expected a boolean" },
+	/* libconfig itself wants one type in an array */
+	{ "sinks = ( { name = \"o\"; kind = \"stdout\";\n"
+	    "\ttypes = [ \"a\", 1 ]; } );\n",
+	    "2: syntax error: mismatched element type in array" },
+};
+
+START_TEST(test_config_filter_error)
+{
+	expect_error(filter_errors[_i].text, filter_errors[_i].want);
+}
+END_TEST
+
+static const struct error_case dedup_errors[] = {
+	{ "\ndedup = 100000;\n" SINK_OUT,
+	    "2: dedup: expected a group" },
+	{ "dedup = {\n\tentries = 10000001;\n};\n" SINK_OUT,
+	    "2: dedup.entries: 10000001 > 10000000" },
+	{ "dedup = { entries = -1; };\n" SINK_OUT,
+	    "1: dedup.entries: -1 < 0" },
+	{ "dedup = { ttl_s = 0; };\n" SINK_OUT,
+	    "1: dedup.ttl_s: 0 < 1" },
+	{ "dedup = { ttl_s = 604801; };\n" SINK_OUT,
+	    "1: dedup.ttl_s: 604801 > 604800" },
+	{ "dedup = { ttl_s = 1.5; };\n" SINK_OUT,
+	    "1: dedup.ttl_s: expected an integer" },
+	{ "dedup = {\n\tstate_file = \"\";\n};\n" SINK_OUT,
+	    "2: dedup.state_file: must not be empty" },
+	{ "dedup = { state_file = true; };\n" SINK_OUT,
+	    "1: dedup.state_file: expected a string" },
+	{ "dedup = { entries = 5; ttl = 5; };\n" SINK_OUT,
+	    "1: dedup.ttl: unknown key" },
+	{ "limits = { max_in_flight = 0; };\n" SINK_OUT,
+	    "1: limits.max_in_flight: 0 < 1" },
+	{ "limits = { max_in_flight = 1000001; };\n" SINK_OUT,
+	    "1: limits.max_in_flight: 1000001 > 1000000" },
+};
+
+START_TEST(test_config_dedup_error)
+{
+	expect_error(dedup_errors[_i].text, dedup_errors[_i].want);
+}
+END_TEST
+
+/* "\"s\"", or "\"<first 40 bytes of s>\"..." as errors quote a value. */
+static void
+quoted(char *dst, size_t len, const char *s)
+{
+	snprintf(dst, len, "\"%.40s\"%s", s, strlen(s) > 40 ? "..." : "");
+}
+
+START_TEST(test_config_exec_not_executable)
+{
+	char	 prog[PATH_MAX], text[PATH_MAX + 128], want[PATH_MAX + 128];
+	char	 q[64];
+
+	snprintf(prog, sizeof(prog), "%s",
+	    fixture_write("hook", "#!/bin/sh\nexit 0\n"));
+	ck_assert_int_eq(chmod(prog, 0644), 0);
+	snprintf(text, sizeof(text), "sinks = (\n\t{ name = \"h\"; "
+	    "kind = \"exec\";\n\t  command = [ \"%s\" ]; }\n);\n", prog);
+	quoted(q, sizeof(q), prog);
+	snprintf(want, sizeof(want), "3: sinks.[0].command: %s is not "
+	    "executable", q);
+	expect_error(text, want);
+}
+END_TEST
+
+/* 64 sinks load; the 65th is one too many for dedup's bit mask. */
+START_TEST(test_config_too_many_sinks)
+{
+	struct config	*cfg;
+	char		 text[8192];
+	size_t		 n, used;
+	int		 i;
+
+	for (n = CONFIG_SINKS_MAX; n <= CONFIG_SINKS_MAX + 1; n++) {
+		used = (size_t)snprintf(text, sizeof(text), "\nsinks = (\n");
+		for (i = 0; i < (int)n; i++)
+			used += (size_t)snprintf(text + used,
+			    sizeof(text) - used, "\t{ name = \"s%d\"; "
+			    "kind = \"stdout\"; }%s\n", i,
+			    i + 1 < (int)n ? "," : "");
+		snprintf(text + used, sizeof(text) - used, ");\n");
+		ck_assert_uint_lt(used + 4, sizeof(text));
+		if (n == CONFIG_SINKS_MAX) {
+			cfg = expect_load(text);
+			ck_assert_uint_eq(cfg->nsinks, CONFIG_SINKS_MAX);
+			config_free(cfg);
+		} else
+			expect_error(text, "2: sinks: 65 sinks > 64");
+	}
 }
 END_TEST
 
@@ -633,6 +1113,7 @@ START_TEST(test_config_names)
 	ck_assert_str_eq(config_log_level_name(LOG_LEVEL_DEBUG), "debug");
 	ck_assert_str_eq(config_sink_kind_name(SINK_KIND_FILE), "file");
 	ck_assert_str_eq(config_sink_kind_name(SINK_KIND_STDOUT), "stdout");
+	ck_assert_str_eq(config_sink_kind_name(SINK_KIND_EXEC), "exec");
 }
 END_TEST
 
@@ -645,6 +1126,11 @@ suite_config(void)
 	tcase_add_checked_fixture(tc, fixture_tmp_setup, fixture_tmp_teardown);
 	tcase_add_test(tc, test_config_defaults);
 	tcase_add_test(tc, test_config_file_sink_defaults);
+	tcase_add_test(tc, test_config_exec_sink_defaults);
+	tcase_add_test(tc, test_config_exec_sink);
+	tcase_add_test(tc, test_config_exec_own_program);
+	tcase_add_test(tc, test_config_filters);
+	tcase_add_test(tc, test_config_dedup);
 	tcase_add_test(tc, test_config_shipped_file);
 	tcase_add_test(tc, test_config_every_key_set);
 	tcase_add_test(tc, test_config_port_zero);
@@ -655,6 +1141,14 @@ suite_config(void)
 	    nitems(wrong_types));
 	tcase_add_loop_test(tc, test_config_sink_error, 0,
 	    nitems(sink_errors));
+	tcase_add_loop_test(tc, test_config_exec_error, 0,
+	    nitems(exec_errors));
+	tcase_add_loop_test(tc, test_config_filter_error, 0,
+	    nitems(filter_errors));
+	tcase_add_loop_test(tc, test_config_dedup_error, 0,
+	    nitems(dedup_errors));
+	tcase_add_test(tc, test_config_exec_not_executable);
+	tcase_add_test(tc, test_config_too_many_sinks);
 	tcase_add_loop_test(tc, test_config_value_error, 0,
 	    nitems(value_errors));
 	tcase_add_test(tc, test_config_log_levels);
