@@ -43,7 +43,7 @@ struct sink_config {
 	bool		 fsync;		/* default true */
 
 	/* SINK_KIND_EXEC */
-	char		**command;	/* argv, NULL-terminated, ncommand >= 1 */
+	char		**command;	/* argv, NULL-terminated */
 	size_t		 ncommand;
 	char		**env;		/* "NAME=value", NULL-terminated */
 	size_t		 nenv;
@@ -57,7 +57,7 @@ struct config {
 	/* listen */
 	char			*address;	/* "127.0.0.1" */
 	int			 port;		/* 8080, 0..65535; 0: any */
-	char			*callback_path;	/* "/sinch/sms", starts with '/' */
+	char			*callback_path;	/* "/sinch/sms" */
 
 	/* limits */
 	size_t			 max_body_bytes;	/* 1 MiB, 1..64 MiB */
@@ -68,7 +68,7 @@ struct config {
 	int			 max_in_flight;		/* 512, 1..1000000 */
 
 	/* dedup */
-	size_t			 dedup_entries;	/* 100000, 0..10000000; 0: off */
+	size_t			 dedup_entries;	/* 100000, 0..1e7; 0: off */
 	int			 dedup_ttl_s;	/* 86400, 1..604800 */
 	char			*dedup_state_file;	/* NULL: not kept */
 
