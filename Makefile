@@ -43,14 +43,18 @@ TBIN	 = $(BUILD)/unit-tests
 
 CONF	?= conf/sinch-webhookd.conf
 
-.PHONY: all deps run check check-unit check-e2e lint install uninstall clean
+.PHONY: all deps run check check-unit check-e2e check-examples lint \
+	install uninstall clean
 
 all: $(BIN)
 
 # Installs Debian packages only when a library or tool is missing.
 deps:
 	@if ! pkg-config --exists $(PKGS) check 2>/dev/null || \
-	    ! command -v curl >/dev/null 2>&1 || ! command -v jq >/dev/null 2>&1; then \
+	    ! command -v curl >/dev/null 2>&1 || \
+	    ! command -v jq >/dev/null 2>&1 || \
+	    ! command -v sqlite3 >/dev/null 2>&1 || \
+	    ! command -v python3 >/dev/null 2>&1; then \
 		./scripts/install-deps.sh; \
 	fi
 
@@ -72,13 +76,16 @@ run: $(BIN)
 	@mkdir -p var
 	./$(BIN) -c $(CONF)
 
-check: check-unit check-e2e
+check: check-unit check-examples check-e2e
 
 check-unit: $(TBIN)
 	SINCH_WEBHOOKD_SRCDIR=$(CURDIR) ./$(TBIN)
 
 check-e2e: $(BIN)
 	SINCH_WEBHOOKD_BIN=$(CURDIR)/$(BIN) tests/e2e/run.sh
+
+check-examples: $(BIN)
+	SINCH_WEBHOOKD_BIN=$(CURDIR)/$(BIN) tests/examples/run.sh
 
 lint:
 	@! grep -n -E '\b(sprintf|strcpy|strcat|gets)\(' src/*.c || \

@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="pkg-config libmicrohttpd-dev libjansson-dev libconfig-dev check
-	libsubunit-dev nettle-dev curl jq ca-certificates"
+	libsubunit-dev nettle-dev curl jq ca-certificates sqlite3 python3"
 
 missing=""
 for p in $PKGS; do
