@@ -98,8 +98,8 @@ stream_emit(struct exec_stream *st)
 			    st->id, st->name, (int)st->len, st->line);
 		st->logged += st->len;
 	} else if (!st->truncated) {
-		log_warnx("sink_exec: %s: id=%s: %s: (more than %d bytes, "
-		    "truncated)", st->sink, st->id, st->name,
+		log_warnx("sink_exec: %s: id=%s: %s: more than %d bytes "
+		    "(truncated)", st->sink, st->id, st->name,
 		    EXEC_OUTPUT_CAP);
 		st->truncated = true;
 	}

@@ -574,3 +574,168 @@ finish()
 	echo "$TEST_NAME: ok"
 	exit 0
 }
+
+# ---------------------------------------------------------------------------
+# Exec sinks, dedup, filters, saturation (t_exec*, t_dedup, t_filters,
+# t_saturation).  The hooks live in tests/data/e2e/hooks.
+
+# shellcheck disable=SC2034  # used by the scenarios
+HOOKDIR=$DATADIR/hooks
+HOOK_SEQ=0
+
+# hook_body FILE REF [STATUS]: a recipient delivery report (sms) whose
+# bytes were never sent before by this test, with client_reference REF
+# (hooks/act.sh acts on its first word; no '"' or '\' in REF).
+hook_body()
+{
+	HOOK_SEQ=$((HOOK_SEQ + 1))
+	printf '{"type":"recipient_delivery_report_sms","batch_id":"01JE2EHOOK%s%06d","recipient":"4670%07d","code":0,"status":"%s","at":"2026-03-01T10:00:00.000Z","client_reference":"%s"}' \
+	    "${TEST_NAME//[^A-Za-z0-9]/}" "$HOOK_SEQ" "$HOOK_SEQ" \
+	    "${3:-Delivered}" "$2" >"$1"
+}
+
+# line_of ID [FILE]: the exact bytes of the line(s) with that record id.
+line_of()
+{
+	grep -a -F -- "\"id\":\"$1\"," "${2:-$REPORTS}"
+}
+
+# count_lines_with ID FILE: how many lines of FILE carry record id ID (0
+# when FILE does not exist).
+count_lines_with()
+{
+	[[ -f $2 ]] || { echo 0; return 0; }
+	grep -a -c -F -- "\"id\":\"$1\"," "$2"
+}
+
+# hook_runs DIR [ID]: how many runs hooks/act.sh noted in DIR/runs (of the
+# request ID only, when given).
+hook_runs()
+{
+	[[ -f $1/runs ]] || { echo 0; return 0; }
+	if [[ -n ${2:-} ]]; then
+		awk -v id="$2" '$1 == id { n++ } END { print n + 0 }' "$1/runs"
+	else
+		grep -c . "$1/runs"
+	fi
+}
+
+# expect_log REGEX WHAT: waits (bounded) for a line of the daemon's stderr
+# matching the extended REGEX.
+expect_log()
+{
+	wait_for 10 grep -a -q -E -- "$1" "$DAEMON_STDERR" && return 0
+	check_fail "$2: no line /$1/ on the daemon's stderr"
+}
+
+# pids_gone SECONDS PID...: true once none of the PIDs runs (zombies count
+# as gone: their reaping is their parent's business), false on timeout.
+_e2e_all_gone()
+{
+	local pid
+
+	for pid in "$@"; do
+		pid_running "$pid" && return 1
+	done
+	return 0
+}
+
+pids_gone()
+{
+	local secs=$1
+
+	shift
+	wait_for "$secs" _e2e_all_gone "$@"
+}
+
+# Kills (SIGKILL, by PID) what a failed check left running; for cleanup.
+kill_pids()
+{
+	local pid
+
+	for pid in "$@"; do
+		[[ $pid =~ ^[0-9]+$ ]] && pid_running "$pid" &&
+		    kill -KILL "$pid" 2>/dev/null
+	done
+	return 0
+}
+
+# daemon_children [STAT-REGEX]: the daemon's child processes, one
+# "pid stat command" line each (only those whose state matches).
+daemon_children()
+{
+	ps --ppid "$DAEMON_PID" -o pid=,stat=,args= 2>/dev/null |
+	    awk -v re="${1:-.}" '$2 ~ re'
+}
+
+_e2e_no_zombie()
+{
+	[[ -z $(daemon_children '^Z') ]]
+}
+
+_e2e_no_child()
+{
+	[[ -z $(daemon_children) ]]
+}
+
+# check_no_zombies WHAT: within 5 s the daemon has no zombie child (and,
+# with "all" as second argument, no child at all: every hook is over).
+check_no_zombies()
+{
+	local what=$1
+
+	if ! wait_for 5 _e2e_no_zombie; then
+		check_fail "$what: zombie children of the daemon:" \
+		    "$(daemon_children '^Z' | head -n 5 | tr '\n' ';')"
+		return 1
+	fi
+	if [[ ${2:-} == all ]] && ! wait_for 5 _e2e_no_child; then
+		check_fail "$what: the daemon still has children:" \
+		    "$(daemon_children | head -n 5 | tr '\n' ';')"
+		return 1
+	fi
+	return 0
+}
+
+# expect_config_rejected FILE WHAT: `-t -c FILE` exits 2 with a message.
+expect_config_rejected()
+{
+	local rc
+
+	timeout -k 5 30 "$BIN" -t -c "$1" >"$T/check.out" 2>"$T/check.err"
+	rc=$?
+	if ((rc != 2)); then
+		check_fail "$2: -t exited $rc, expected 2 (stderr:" \
+		    "$(head -c 300 "$T/check.err" | tr '\n' ' '))"
+		return 1
+	fi
+	[[ -s $T/check.err ]] ||
+	    check_fail "$2: rejected without a message on stderr"
+	note "$2: $(head -n 1 "$T/check.err")"
+}
+
+# make_bodies_load_config FILE BODY...: a curl -K file with one POST per
+# BODY file (its answer body goes to BODY.answer).  Each transfer writes
+# "code|curl-exit|x-request-id|retry-after|BODY" to curl's stdout, so
+# summarize_results and ids_of_200 apply.
+make_bodies_load_config()
+{
+	local file=$1 body n=0
+
+	shift
+	{
+		for body in "$@"; do
+			n=$((n + 1))
+			printf 'url = "%s"\n' "$URL"
+			printf 'data-binary = "@%s"\n' "$body"
+			printf 'header = "Content-Type: application/json"\n'
+			printf 'output = "%s.answer"\n' "$body"
+			printf 'connect-timeout = 10\nmax-time = %d\n' \
+			    "$CURL_MAX_TIME"
+			printf 'write-out = "%s|%s\\n"\n' \
+			    '%{http_code}|%{exitcode}|%header{x-request-id}|%header{retry-after}' \
+			    "$body"
+			(($# > n)) && printf 'next\n'
+		done
+	} >"$file"
+}
