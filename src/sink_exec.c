@@ -34,6 +34,7 @@
 #define EXEC_OUTPUT_CAP		4096	/* bytes logged per stream per run */
 #define EXEC_LINE_MAX		1024
 #define EXEC_DRAIN_MS		200	/* for output after the hook is gone */
+#define EXEC_EXIT_POLL_MS	10	/* without a pidfd */
 #define EXEC_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
 #define EXEC_ENV_MAX		16	/* SINCH_* variables */
 #define EXEC_EX_DATAERR		65
@@ -244,6 +245,17 @@ exec_verdict(const struct sink_exec *e, const char *id, int status,
 	}
 }
 
+/* The hook has exited; it stays a zombie so its group cannot vanish. */
+static bool
+child_exited(pid_t pid)
+{
+	siginfo_t	si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) ==
+	    0 && si.si_pid == pid;
+}
+
 static pid_t
 exec_spawn(const struct sink_exec *e, char **env, int in, int out, int err)
 {
@@ -341,17 +353,8 @@ exec_run(struct sink_exec *e, struct sink_job *job)
 	fcntl(in[1], F_SETFL, O_NONBLOCK);
 	fcntl(out.fd, F_SETFL, O_NONBLOCK);
 	fcntl(err.fd, F_SETFL, O_NONBLOCK);
-	if ((pidfd = pidfd_open(pid, 0)) == -1) {
-		/* Cannot watch it: end it now rather than lose track. */
-		log_warn("sink_exec: %s: id=%s: unable to watch the hook",
-		    e->cfg->name, id);
-		kill(-pid, SIGKILL);
-		waitpid(pid, &status, 0);
-		close_fd(&in[1]);
-		for (i = 0; i < 2; i++)
-			close_fd(&streams[i]->fd);
-		return SINK_RETRY;
-	}
+	/* Without pidfd (old kernels, valgrind) poll for the exit instead. */
+	pidfd = pidfd_open(pid, 0);
 
 	deadline = start + e->cfg->timeout_ms;
 	while (!exited) {
@@ -362,11 +365,14 @@ exec_run(struct sink_exec *e, struct sink_job *job)
 			if (streams[i]->fd != -1)
 				pfd[n++] = (struct pollfd){ streams[i]->fd,
 				    POLLIN, 0 };
-		pfd[n++] = (struct pollfd){ pidfd, POLLIN, 0 };
+		if (pidfd != -1)
+			pfd[n++] = (struct pollfd){ pidfd, POLLIN, 0 };
 		if ((left = deadline - now_ms()) <= 0) {
 			timed_out = true;
 			break;
 		}
+		if (pidfd == -1 && left > EXEC_EXIT_POLL_MS)
+			left = EXEC_EXIT_POLL_MS;
 		if (poll(pfd, n, (int)left) == -1 && errno != EINTR) {
 			log_warn("sink_exec: %s: id=%s: poll", e->cfg->name,
 			    id);
@@ -391,12 +397,15 @@ exec_run(struct sink_exec *e, struct sink_job *job)
 			} else
 				stream_read(pfd[i].fd == out.fd ? &out : &err);
 		}
+		if (pidfd == -1 && child_exited(pid))
+			exited = true;
 	}
 	/* The group outlives its leader only as long as we let it. */
 	kill(-pid, SIGKILL);
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;
-	close(pidfd);
+	if (pidfd != -1)
+		close(pidfd);
 	close_fd(&in[1]);
 	/* Whatever the hook wrote before it went. */
 	deadline = now_ms() + EXEC_DRAIN_MS;
