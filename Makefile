@@ -6,7 +6,7 @@ SYSCONFDIR ?= /etc
 MANDIR	?= $(PREFIX)/share/man
 UNITDIR	?= /lib/systemd/system
 
-PKGS	 = libmicrohttpd jansson libconfig nettle
+PKGS	 = libmicrohttpd jansson libconfig nettle gnutls
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla
 CFLAGS	?= -O2 -g

@@ -51,6 +51,13 @@ struct sink_config {
 	int		 max_concurrent; /* 4, 1..1024 */
 };
 
+/* One OAuth 2.0 client allowed to ask for tokens. */
+struct oauth2_client_config {
+	char		*id;
+	char		*secret;	/* inline, or NULL */
+	char		*secret_file;	/* or a file (see auth.h) */
+};
+
 struct config {
 	char			*path;		/* the file it was read from */
 
@@ -74,6 +81,44 @@ struct config {
 
 	/* log */
 	enum log_level		 log_level;		/* info */
+
+	/*
+	 * auth: every configured check must pass; none is on by default.
+	 * Secrets named by file are read by auth.c, not here.
+	 */
+	bool			 has_signature;		/* auth.signature */
+	char			**sig_secrets;		/* NULL-terminated */
+	size_t			 nsig_secrets;
+	char			**sig_secret_files;	/* NULL-terminated */
+	size_t			 nsig_secret_files;	/* 1..2 with the above */
+	int			 sig_max_skew_s;	/* 0: off, 0..604800 */
+
+	bool			 has_basic;		/* auth.basic */
+	char			*basic_username;	/* required, no ':' */
+	char			*basic_password;	/* one of these two */
+	char			*basic_password_file;
+
+	bool			 has_oauth2;		/* auth.oauth2 */
+	struct oauth2_client_config *oauth2_clients;	/* at least one */
+	size_t			 noauth2_clients;
+	char			*oauth2_key_file;	/* required */
+	int			 oauth2_token_ttl_s;	/* 3600, 60..86400 */
+	char			*oauth2_path;	/* "/oauth2/token" */
+
+	char			**allow_from;		/* CIDRs, or NULL */
+	size_t			 nallow_from;
+	char			**trusted_proxies;	/* CIDRs, or NULL */
+	size_t			 ntrusted_proxies;
+
+	bool			 has_grace;
+	long long		 grace_until;	/* epoch seconds, UTC */
+
+	/* tls: HTTPS only when cert and key are set */
+	char			*tls_cert;		/* PEM file */
+	char			*tls_key;		/* PEM file */
+	char			*tls_client_ca;		/* PEM file, or NULL */
+	char			**tls_client_fingerprints; /* "sha256:hex" */
+	size_t			 ntls_client_fingerprints;
 
 	/* sinks: required, at least one, names unique */
 	struct sink_config	*sinks;

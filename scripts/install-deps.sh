@@ -5,7 +5,8 @@
 set -eu
 
 PKGS="pkg-config libmicrohttpd-dev libjansson-dev libconfig-dev check
-	libsubunit-dev nettle-dev curl jq ca-certificates sqlite3 python3"
+	libsubunit-dev nettle-dev libgnutls28-dev gnutls-bin curl jq
+	ca-certificates sqlite3 python3"
 
 missing=""
 for p in $PKGS; do
