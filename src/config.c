@@ -13,6 +13,14 @@
  * sink_kind_names[] and a schema of its own keys in sink_kind_schemas[].
  * The program of an exec sink is looked at here, so that -t finds a
  * missing or non-executable program before the daemon starts.
+ *
+ * Authentication and TLS are groups whose presence turns a check on
+ * (config_groups[]); what one key says about another, such as cert and
+ * key going together, is checked after the walk.  The TLS files are
+ * checked for readability so that -t finds a typo, but files of secrets
+ * are only named: auth.c reads them, relative to $CREDENTIALS_DIRECTORY.
+ * A secret written inline is a row marked secret: it is never quoted in an
+ * error and is wiped when freed.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -28,6 +36,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libconfig.h>
@@ -44,6 +54,9 @@
 #define CONFIG_QUOTE_MAX	(CONFIG_QUOTE_BYTES * 4 + 8)
 #define CONFIG_SINK_NAME_MAX	64
 #define CONFIG_URL_PATH_MAX	1024
+#define CONFIG_CLIENT_ID_MAX	128	/* bytes in an OAuth 2.0 client id */
+#define CONFIG_SIG_SECRETS_MAX	2	/* the old one and the new one */
+#define CONFIG_FP_HEX		64	/* hex digits of a SHA-256 digest */
 
 /* Where errors go while one file is read. */
 struct config_ctx {
@@ -67,6 +80,8 @@ enum config_store {
 #define CFG_SINK_INT(f)	CFG_SINK_OFF(f),				\
 			    CFG_STORE(((struct sink_config *)0)->f)
 #define CFG_SINK_STRV(f, n) CFG_SINK_OFF(f), CFG_SINK_OFF(n)
+#define CFG_STRV(f, n)	CFG_OFF(f), CFG_OFF(n)
+#define CFG_CLIENT_OFF(f) offsetof(struct oauth2_client_config, f)
 
 /* Each row type starts with its key; find_row() relies on it. */
 struct config_int {
@@ -82,8 +97,9 @@ struct config_str {
 	const char	*key;
 	size_t		 off;		/* of a char *, owned */
 	const char	*def;		/* NULL: the field stays NULL */
-	bool		 required;
-	/* 0, or -1 with the reason in why. */
+	bool		 required;	/* when its group is there */
+	bool		 secret;	/* wiped when freed */
+	/* 0, or -1 with the reason in why, which never quotes a secret. */
 	int		(*check)(const char *, char *why, size_t whylen);
 };
 
@@ -114,21 +130,39 @@ struct config_strv {
 	size_t		 off;		/* of a char **, owned */
 	size_t		 count_off;	/* of a size_t */
 	bool		 is_env;	/* a group, not an array or list */
-	bool		 required;
+	bool		 required;	/* when its group is there */
 	bool		 unique;	/* no value twice */
 	bool		 def_empty;	/* default { NULL }, not NULL */
+	/* Wiped when freed; not unique, as a duplicate is quoted. */
+	bool		 secret;
 	const char	*want;		/* "at least one type", or NULL */
 	/* Of each value (each name with is_env), then of the first value. */
 	int		(*check)(const char *, char *why, size_t whylen);
 	int		(*check_first)(const char *, char *why, size_t whylen);
 };
 
+/* "2026-12-01T00:00:00Z" as seconds since the epoch, and a flag. */
+struct config_time {
+	const char	*key;
+	size_t		 off;		/* of a long long */
+	size_t		 has_off;	/* of a bool, set when the key is */
+};
+
 /* A list with a parser of its own, such as the sinks. */
 struct config_list {
 	const char	*key;
-	bool		 required;
+	bool		 required;	/* when its group is there */
 	int		(*parse)(struct config_ctx *, const config_setting_t *,
 			    const char *key, void *base);
+};
+
+/*
+ * A group whose presence turns something on, such as auth.basic.  The
+ * flag is set even when the group is empty; its required keys then fail.
+ */
+struct config_group {
+	const char	*key;
+	size_t		 off;		/* of a bool */
 };
 
 /* The keys of one struct; a key with dots lies in groups. */
@@ -145,6 +179,10 @@ struct config_schema {
 	size_t				 nlists;
 	const struct config_strv	*strvs;
 	size_t				 nstrvs;
+	const struct config_time	*times;
+	size_t				 ntimes;
+	const struct config_group	*groups;
+	size_t				 ngroups;
 };
 
 enum config_type {
@@ -153,7 +191,8 @@ enum config_type {
 	CONFIG_T_BOOL,
 	CONFIG_T_ENUM,
 	CONFIG_T_LIST,
-	CONFIG_T_STRV
+	CONFIG_T_STRV,
+	CONFIG_T_TIME
 };
 
 /* One row found in a schema. */
@@ -180,8 +219,15 @@ static int	check_sink_name(const char *, char *, size_t);
 static int	check_nonempty(const char *, char *, size_t);
 static int	check_program(const char *, char *, size_t);
 static int	check_env_name(const char *, char *, size_t);
+static int	check_username(const char *, char *, size_t);
+static int	check_client_id(const char *, char *, size_t);
+static int	check_cidr(const char *, char *, size_t);
+static int	check_readable(const char *, char *, size_t);
+static int	check_fingerprint(const char *, char *, size_t);
 static int	parse_sinks(struct config_ctx *, const config_setting_t *,
 		    const char *, void *);
+static int	parse_oauth2_clients(struct config_ctx *,
+		    const config_setting_t *, const char *, void *);
 
 static void	fail(struct config_ctx *, const config_setting_t *,
 		    const char *, const char *, ...)
@@ -228,17 +274,39 @@ static const struct config_int config_ints[] = {
 	    0,		10000000,	100000 },
 	{ "dedup.ttl_s",		CFG_INT(dedup_ttl_s),
 	    1,		604800,		86400 },
+	{ "auth.signature.max_skew_s",	CFG_INT(sig_max_skew_s),
+	    0,		604800,		0 },
+	{ "auth.oauth2.token_ttl_s",	CFG_INT(oauth2_token_ttl_s),
+	    60,		86400,		3600 },
 };
 
 static const struct config_str config_strs[] = {
 	/* key			field
-	 *    default		required check */
+	 *    default		required secret	check */
 	{ "listen.address",	CFG_OFF(address),
-	    "127.0.0.1",	false,	check_address },
+	    "127.0.0.1",	false,	false,	check_address },
 	{ "listen.path",	CFG_OFF(callback_path),
-	    "/sinch/sms",	false,	check_url_path },
+	    "/sinch/sms",	false,	false,	check_url_path },
 	{ "dedup.state_file",	CFG_OFF(dedup_state_file),
-	    NULL,		false,	check_nonempty },
+	    NULL,		false,	false,	check_nonempty },
+	/* One of password and password_file; see check_auth(). */
+	{ "auth.basic.username", CFG_OFF(basic_username),
+	    NULL,		true,	false,	check_username },
+	{ "auth.basic.password", CFG_OFF(basic_password),
+	    NULL,		false,	true,	check_nonempty },
+	{ "auth.basic.password_file", CFG_OFF(basic_password_file),
+	    NULL,		false,	false,	check_nonempty },
+	{ "auth.oauth2.key_file", CFG_OFF(oauth2_key_file),
+	    NULL,		true,	false,	check_nonempty },
+	{ "auth.oauth2.path",	CFG_OFF(oauth2_path),
+	    "/oauth2/token",	false,	false,	check_url_path },
+	/* Which of these go together is checked by check_tls(). */
+	{ "tls.cert",		CFG_OFF(tls_cert),
+	    NULL,		false,	false,	check_readable },
+	{ "tls.key",		CFG_OFF(tls_key),
+	    NULL,		false,	false,	check_readable },
+	{ "tls.client_ca",	CFG_OFF(tls_client_ca),
+	    NULL,		false,	false,	check_readable },
 };
 
 static const struct config_enum config_enums[] = {
@@ -251,8 +319,50 @@ static const struct config_enum config_enums[] = {
 };
 
 static const struct config_list config_lists[] = {
-	/* key		required parse */
-	{ "sinks",	true,	parse_sinks },
+	/* key			required parse */
+	{ "sinks",		true,	parse_sinks },
+	{ "auth.oauth2.clients", true,	parse_oauth2_clients },
+};
+
+/*
+ * The signature's secrets may each be empty lists: together they want
+ * one or two (check_auth()).  An empty list of addresses would refuse
+ * every request, so it is an error rather than "no check".
+ */
+static const struct config_strv config_strvs[] = {
+	/* key			field, count
+	 *    is_env	required unique	def_empty secret
+	 *    want			check		check_first */
+	{ "auth.signature.secrets", CFG_STRV(sig_secrets, nsig_secrets),
+	    false,	false,	false,	false,	true,
+	    NULL,			check_nonempty,	NULL },
+	{ "auth.signature.secret_files",
+	    CFG_STRV(sig_secret_files, nsig_secret_files),
+	    false,	false,	true,	false,	false,
+	    NULL,			check_nonempty,	NULL },
+	{ "auth.allow_from",	CFG_STRV(allow_from, nallow_from),
+	    false,	false,	true,	false,	false,
+	    "at least one address",	check_cidr,	NULL },
+	{ "auth.trusted_proxies", CFG_STRV(trusted_proxies, ntrusted_proxies),
+	    false,	false,	true,	false,	false,
+	    "at least one address",	check_cidr,	NULL },
+	/* Told apart once written alike, by check_tls(). */
+	{ "tls.client_fingerprints",
+	    CFG_STRV(tls_client_fingerprints, ntls_client_fingerprints),
+	    false,	false,	false,	false,	false,
+	    "at least one fingerprint",	check_fingerprint, NULL },
+};
+
+static const struct config_time config_times[] = {
+	/* key			field			flag */
+	{ "auth.grace_until",	CFG_OFF(grace_until),	CFG_OFF(has_grace) },
+};
+
+static const struct config_group config_groups[] = {
+	/* key			flag */
+	{ "auth.signature",	CFG_OFF(has_signature) },
+	{ "auth.basic",		CFG_OFF(has_basic) },
+	{ "auth.oauth2",	CFG_OFF(has_oauth2) },
 };
 
 static const struct config_schema config_schema = {
@@ -260,14 +370,33 @@ static const struct config_schema config_schema = {
 	.strs = config_strs,	.nstrs = nitems(config_strs),
 	.enums = config_enums,	.nenums = nitems(config_enums),
 	.lists = config_lists,	.nlists = nitems(config_lists),
+	.strvs = config_strvs,	.nstrvs = nitems(config_strvs),
+	.times = config_times,	.ntimes = nitems(config_times),
+	.groups = config_groups, .ngroups = nitems(config_groups),
+};
+
+/* One of auth.oauth2.clients; one of secret and secret_file. */
+static const struct config_str oauth2_client_strs[] = {
+	/* key		field
+	 *    default	required secret	check */
+	{ "id",		CFG_CLIENT_OFF(id),
+	    NULL,	true,	false,	check_client_id },
+	{ "secret",	CFG_CLIENT_OFF(secret),
+	    NULL,	false,	true,	check_nonempty },
+	{ "secret_file", CFG_CLIENT_OFF(secret_file),
+	    NULL,	false,	false,	check_nonempty },
+};
+
+static const struct config_schema oauth2_client_schema = {
+	.strs = oauth2_client_strs,	.nstrs = nitems(oauth2_client_strs),
 };
 
 /* Keys that every sink has, whatever its kind. */
 static const struct config_str sink_strs[] = {
 	/* key		field
-	 *    default	required check */
+	 *    default	required secret	check */
 	{ "name",	CFG_SINK_OFF(name),
-	    NULL,	true,	check_sink_name },
+	    NULL,	true,	false,	check_sink_name },
 };
 
 static const struct config_bool sink_bools[] = {
@@ -279,13 +408,13 @@ static const struct config_bool sink_bools[] = {
 /* Filters: an absent list lets everything through. */
 static const struct config_strv sink_strvs[] = {
 	/* key		field, count
-	 *    is_env	required unique	def_empty
+	 *    is_env	required unique	def_empty secret
 	 *    want			check		check_first */
 	{ "types",	CFG_SINK_STRV(types, ntypes),
-	    false,	false,	true,	false,
+	    false,	false,	true,	false,	false,
 	    "at least one type",	check_nonempty,	NULL },
 	{ "statuses",	CFG_SINK_STRV(statuses, nstatuses),
-	    false,	false,	true,	false,
+	    false,	false,	true,	false,	false,
 	    "at least one status",	check_nonempty,	NULL },
 };
 
@@ -308,9 +437,9 @@ static const struct config_schema sink_schema = {
 /* kind = "file" */
 static const struct config_str sink_file_strs[] = {
 	/* key		field
-	 *    default	required check */
+	 *    default	required secret	check */
 	{ "path",	CFG_SINK_OFF(path),
-	    NULL,	true,	check_nonempty },
+	    NULL,	true,	false,	check_nonempty },
 };
 
 static const struct config_bool sink_file_bools[] = {
@@ -336,13 +465,13 @@ static const struct config_int sink_exec_ints[] = {
 /* env is { NULL } rather than NULL when the key is absent. */
 static const struct config_strv sink_exec_strvs[] = {
 	/* key		field, count
-	 *    is_env	required unique	def_empty
+	 *    is_env	required unique	def_empty secret
 	 *    want			check		check_first */
 	{ "command",	CFG_SINK_STRV(command, ncommand),
-	    false,	true,	false,	false,
+	    false,	true,	false,	false,	false,
 	    "at least the program",	NULL,		check_program },
 	{ "env",	CFG_SINK_STRV(env, nenv),
-	    true,	false,	false,	true,
+	    true,	false,	false,	true,	false,
 	    NULL,			check_env_name,	NULL },
 };
 
@@ -625,6 +754,228 @@ check_env_name(const char *s, char *why, size_t len)
 	return 0;
 }
 
+/* An HTTP Basic user-id (RFC 7617): no ':' and no control characters. */
+static int
+check_username(const char *s, char *why, size_t len)
+{
+	char		 q[CONFIG_QUOTE_MAX];
+	size_t		 i, n = strlen(s);
+	unsigned char	 c;
+
+	if (n == 0) {
+		snprintf(why, len, "must not be empty");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c == ':' || c < 0x20 || c == 0x7f) {
+			snprintf(why, len, "invalid character %s (no ':' or "
+			    "control characters)", quote(q, s + i, 1, '\''));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * An OAuth 2.0 client id: it is sent in a form or a Basic header, lands
+ * in tokens and in logs, so printable ASCII without ':' or spaces.
+ */
+static int
+check_client_id(const char *s, char *why, size_t len)
+{
+	char		 q[CONFIG_QUOTE_MAX];
+	size_t		 i, n = strlen(s);
+	unsigned char	 c;
+
+	if (n == 0) {
+		snprintf(why, len, "must not be empty");
+		return -1;
+	}
+	if (n > CONFIG_CLIENT_ID_MAX) {
+		snprintf(why, len, "%zu bytes > %d", n, CONFIG_CLIENT_ID_MAX);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c <= ' ' || c >= 0x7f || c == ':') {
+			snprintf(why, len, "invalid character %s (want "
+			    "printable ASCII, no ':' or whitespace)",
+			    quote(q, s + i, 1, '\''));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * "192.0.2.0/24", "2001:db8::/32" or a bare address (all of its bits).
+ * The prefix is plain decimal; bits set beyond it are allowed, as the
+ * match masks them.
+ */
+static int
+check_cidr(const char *s, char *why, size_t len)
+{
+	unsigned char	 addr[sizeof(struct in6_addr)];
+	char		 host[INET6_ADDRSTRLEN], q[CONFIG_QUOTE_MAX];
+	const char	*slash = strchr(s, '/'), *p;
+	size_t		 n = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	unsigned int	 max, prefix = 0;
+
+	if (n >= sizeof(host))
+		goto bad;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, addr) == 1)
+		max = 32;
+	else if (inet_pton(AF_INET6, host, addr) == 1)
+		max = 128;
+	else
+		goto bad;
+	if (slash == NULL)
+		return 0;
+	p = slash + 1;
+	if (!isdigit((unsigned char)*p) || (p[0] == '0' && p[1] != '\0'))
+		goto bad;
+	for (; isdigit((unsigned char)*p) && prefix <= max; p++)
+		prefix = prefix * 10 + (unsigned int)(*p - '0');
+	if (*p != '\0' || prefix > max)
+		goto bad;
+	return 0;
+bad:
+	snprintf(why, len, "%s is not an address or CIDR",
+	    quote(q, s, strlen(s), '"'));
+	return -1;
+}
+
+/*
+ * A file the daemon itself opens (a certificate or key): checked now so
+ * that -t finds a typo.  Relative to the working directory.
+ */
+static int
+check_readable(const char *s, char *why, size_t len)
+{
+	struct stat	 st;
+	char		 q[CONFIG_QUOTE_MAX];
+	int		 e = 0;
+
+	if (s[0] == '\0') {
+		snprintf(why, len, "must not be empty");
+		return -1;
+	}
+	if (access(s, R_OK) == -1 || stat(s, &st) == -1)
+		e = errno;
+	else if (S_ISDIR(st.st_mode))
+		e = EISDIR;
+	if (e == 0)
+		return 0;
+	snprintf(why, len, "unable to read %s: %s",
+	    quote(q, s, strlen(s), '"'), strerror(e));
+	return -1;
+}
+
+/*
+ * "sha256:" and a SHA-256 digest in hex, either 64 digits or 32 pairs
+ * joined by ':' as openssl prints them; any case.  With out, writes the
+ * digits there in lower case.
+ */
+static int
+fingerprint_hex(const char *s, char out[CONFIG_FP_HEX + 1])
+{
+	const char	*p = s + 7;
+	size_t		 i, j = 0, n;
+	bool		 sep;
+
+	if (strncasecmp(s, "sha256:", 7) != 0)
+		return -1;
+	n = strlen(p);
+	if (n == CONFIG_FP_HEX)
+		sep = false;
+	else if (n == CONFIG_FP_HEX / 2 * 3 - 1)
+		sep = true;
+	else
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (sep && i % 3 == 2) {
+			if (p[i] != ':')
+				return -1;
+			continue;
+		}
+		if (!isxdigit((unsigned char)p[i]))
+			return -1;
+		if (out != NULL)
+			out[j++] = (char)tolower((unsigned char)p[i]);
+	}
+	if (out != NULL)
+		out[j] = '\0';
+	return 0;
+}
+
+static int
+check_fingerprint(const char *s, char *why, size_t len)
+{
+	if (fingerprint_hex(s, NULL) == 0)
+		return 0;
+	snprintf(why, len, "want sha256: and %d hex digits", CONFIG_FP_HEX);
+	return -1;
+}
+
+/* The n decimal digits at s; the caller has checked that they are. */
+static int
+digits(const char *s, size_t n)
+{
+	int	 v = 0;
+
+	while (n-- > 0)
+		v = v * 10 + (*s++ - '0');
+	return v;
+}
+
+/*
+ * "YYYY-MM-DDTHH:MM:SSZ" into seconds since the epoch, strictly: every
+ * digit there, each field in range, the day within its month, UTC only,
+ * and no fraction, since the result is whole seconds anyway.
+ */
+static int
+parse_utc(const char *s, long long *out)
+{
+	static const char	 form[] = "dddd-dd-ddTdd:dd:ddZ";
+	static const int	 mdays[] = {
+		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31,
+	};
+	struct tm		 tm;
+	size_t			 i;
+	int			 year, mon, day, leap;
+	time_t			 t;
+
+	if (strlen(s) != sizeof(form) - 1)
+		return -1;
+	for (i = 0; form[i] != '\0'; i++)
+		if (form[i] == 'd' ? !isdigit((unsigned char)s[i]) :
+		    s[i] != form[i])
+			return -1;
+	year = digits(s, 4);
+	mon = digits(s + 5, 2);
+	day = digits(s + 8, 2);
+	leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	if (year < 1970 || mon < 1 || mon > 12 || day < 1 ||
+	    day > mdays[mon - 1] + (mon == 2 && leap))
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = day;
+	tm.tm_hour = digits(s + 11, 2);
+	tm.tm_min = digits(s + 14, 2);
+	tm.tm_sec = digits(s + 17, 2);
+	if (tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59)
+		return -1;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	*out = (long long)t;
+	return 0;
+}
+
 static void
 store_int(void *base, const struct config_int *row, long long v)
 {
@@ -646,16 +997,25 @@ store_enum(void *base, const struct config_enum *row, int v)
 	*(int *)(void *)((char *)base + row->off) = v;
 }
 
+/* Frees s, first wiping it when it is a secret; NULL is a no-op. */
+static void
+str_free(char *s, bool wipe)
+{
+	if (s != NULL && wipe)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
 /* Frees a NULL-terminated array of strings; NULL is a no-op. */
 static void
-strv_free(char **v)
+strv_free(char **v, bool wipe)
 {
 	char	**p;
 
 	if (v == NULL)
 		return;
 	for (p = v; *p != NULL; p++)
-		free(*p);
+		str_free(*p, wipe);
 	free(v);
 }
 
@@ -665,7 +1025,7 @@ store_strv(void *base, const struct config_strv *row, char **v, size_t n)
 {
 	char	***field = (char ***)(void *)((char *)base + row->off);
 
-	strv_free(*field);
+	strv_free(*field, row->secret);
 	*field = v;
 	*(size_t *)(void *)((char *)base + row->count_off) = n;
 }
@@ -707,6 +1067,7 @@ schema_find(const struct config_schema *sc, const char *key, bool inside,
 		{ sc->enums, sc->nenums, sizeof(*sc->enums), CONFIG_T_ENUM },
 		{ sc->lists, sc->nlists, sizeof(*sc->lists), CONFIG_T_LIST },
 		{ sc->strvs, sc->nstrvs, sizeof(*sc->strvs), CONFIG_T_STRV },
+		{ sc->times, sc->ntimes, sizeof(*sc->times), CONFIG_T_TIME },
 	};
 
 	for (i = 0; i < nitems(t); i++) {
@@ -730,6 +1091,25 @@ scope_find(const struct config_scope *sp, const char *key, bool inside,
 		    schema_find(sp->schemas[i], key, inside, ref))
 			return true;
 	return false;
+}
+
+/* The flag that the group at key turns on, or NULL. */
+static bool *
+scope_group_flag(const struct config_scope *sp, const char *key)
+{
+	const struct config_schema	*sc;
+	const struct config_group	*row;
+	size_t				 i;
+
+	for (i = 0; i < nitems(sp->schemas); i++) {
+		if ((sc = sp->schemas[i]) == NULL)
+			continue;
+		row = find_row(sc->groups, sc->ngroups, sizeof(*sc->groups),
+		    key, false);
+		if (row != NULL)
+			return (bool *)(void *)((char *)sp->base + row->off);
+	}
+	return NULL;
 }
 
 /* Sets every field of schema sc in base to its default. */
@@ -768,6 +1148,12 @@ schema_defaults(struct config_ctx *ctx, const struct config_schema *sc,
 		}
 		store_strv(base, &sc->strvs[i], v, 0);
 	}
+	for (i = 0; i < sc->ntimes; i++) {
+		*(long long *)(void *)((char *)base + sc->times[i].off) = 0;
+		*(bool *)(void *)((char *)base + sc->times[i].has_off) = false;
+	}
+	for (i = 0; i < sc->ngroups; i++)
+		*(bool *)(void *)((char *)base + sc->groups[i].off) = false;
 	return 0;
 }
 
@@ -782,7 +1168,7 @@ schema_free(const struct config_schema *sc, void *base)
 		return;
 	for (i = 0; i < sc->nstrs; i++) {
 		field = (char **)(void *)((char *)base + sc->strs[i].off);
-		free(*field);
+		str_free(*field, sc->strs[i].secret);
 		*field = NULL;
 	}
 	for (i = 0; i < sc->nstrvs; i++)
@@ -834,7 +1220,7 @@ apply_str(struct config_ctx *ctx, const config_setting_t *s,
 		fail_nomem(ctx);
 		return -1;
 	}
-	free(*field);
+	str_free(*field, row->secret);
 	*field = copy;
 	return 0;
 }
@@ -875,6 +1261,29 @@ apply_enum(struct config_ctx *ctx, const config_setting_t *s,
 	fail(ctx, s, key, "unknown %s %s (want %s)", row->what,
 	    quote(q, v, strlen(v), '"'), want);
 	return -1;
+}
+
+static int
+apply_time(struct config_ctx *ctx, const config_setting_t *s,
+    const char *key, const struct config_time *row, void *base)
+{
+	char		 q[CONFIG_QUOTE_MAX];
+	const char	*v;
+	long long	 t;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		fail(ctx, s, key, "expected a string");
+		return -1;
+	}
+	v = config_setting_get_string(s);
+	if (parse_utc(v, &t) == -1) {
+		fail(ctx, s, key, "%s is not a UTC time like "
+		    "2026-12-01T00:00:00Z", quote(q, v, strlen(v), '"'));
+		return -1;
+	}
+	*(long long *)(void *)((char *)base + row->off) = t;
+	*(bool *)(void *)((char *)base + row->has_off) = true;
+	return 0;
 }
 
 static int
@@ -1009,7 +1418,7 @@ apply_strv(struct config_ctx *ctx, const config_setting_t *s,
 	v = NULL;
 	ret = 0;
 done:
-	strv_free(v);
+	strv_free(v, row->secret);
 	return ret;
 }
 
@@ -1030,6 +1439,8 @@ apply(struct config_ctx *ctx, const config_setting_t *s, const char *key,
 		return apply_list(ctx, s, key, ref->row, base);
 	case CONFIG_T_STRV:
 		return apply_strv(ctx, s, key, ref->row, base);
+	case CONFIG_T_TIME:
+		return apply_time(ctx, s, key, ref->row, base);
 	}
 	return -1;
 }
@@ -1060,6 +1471,7 @@ walk_group(struct config_ctx *ctx, const struct config_scope *sp,
 	const config_setting_t	*s;
 	struct config_ref	 ref;
 	char			 key[CONFIG_KEY_MAX], shown[CONFIG_KEY_MAX];
+	bool			*flag;
 	int			 i, n = config_setting_length(group);
 
 	for (i = 0; i < n; i++) {
@@ -1074,6 +1486,8 @@ walk_group(struct config_ctx *ctx, const struct config_scope *sp,
 				fail(ctx, s, shown, "expected a group");
 				return -1;
 			}
+			if ((flag = scope_group_flag(sp, key)) != NULL)
+				*flag = true;
 			if (walk_group(ctx, sp, s, key) == -1)
 				return -1;
 		} else if (sp->kind != NULL && sink_key_exists(key)) {
@@ -1116,15 +1530,25 @@ find_setting(const config_setting_t *group, const char *key,
 	}
 }
 
+/*
+ * Fails when group lacks key.  A key inside an optional group, such as
+ * auth.basic.username, is required only when that group is there.
+ */
 static int
 require(struct config_ctx *ctx, const struct config_scope *sp,
     const config_setting_t *group, const char *key)
 {
-	const config_setting_t	*parent;
-	char			 shown[CONFIG_KEY_MAX];
+	const config_setting_t	*parent, *holder;
+	const char		*dot = strrchr(key, '.');
+	char			 shown[CONFIG_KEY_MAX], outer[CONFIG_KEY_MAX];
 
 	if (find_setting(group, key, &parent) != NULL)
 		return 0;
+	if (dot != NULL) {
+		snprintf(outer, sizeof(outer), "%.*s", (int)(dot - key), key);
+		if (find_setting(group, outer, &holder) == NULL)
+			return 0;
+	}
 	join_key(shown, sp->prefix, key);
 	fail(ctx, parent, shown, "missing required key");
 	return -1;
@@ -1236,6 +1660,182 @@ parse_sinks(struct config_ctx *ctx, const config_setting_t *list,
 			fail(ctx, config_setting_get_member(s, "name"), shown,
 			    "duplicate name %s (also %s.[%zu])",
 			    quote(q, name, strlen(name), '"'), key, j);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+parse_oauth2_client(struct config_ctx *ctx, const config_setting_t *group,
+    const char *key, struct oauth2_client_config *client)
+{
+	struct config_scope	 sp = { { &oauth2_client_schema, NULL }, client,
+				    key, NULL };
+
+	if (!config_setting_is_group(group)) {
+		fail(ctx, group, key, "expected a group");
+		return -1;
+	}
+	if (walk_group(ctx, &sp, group, "") == -1 ||
+	    check_required(ctx, &sp, group) == -1)
+		return -1;
+	if ((client->secret != NULL) == (client->secret_file != NULL)) {
+		fail(ctx, group, key, "want secret or secret_file, %s",
+		    client->secret != NULL ? "not both" : "missing");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_oauth2_clients(struct config_ctx *ctx, const config_setting_t *list,
+    const char *key, void *base)
+{
+	struct config		*cfg = base;
+	const config_setting_t	*s;
+	const char		*id;
+	char			 k[CONFIG_KEY_MAX], shown[CONFIG_KEY_MAX];
+	char			 q[CONFIG_QUOTE_MAX];
+	int			 i, n = config_setting_length(list);
+	size_t			 j;
+
+	if (n == 0) {
+		fail(ctx, list, key, "empty list (want at least one client)");
+		return -1;
+	}
+	cfg->oauth2_clients = calloc((size_t)n, sizeof(*cfg->oauth2_clients));
+	if (cfg->oauth2_clients == NULL) {
+		fail_nomem(ctx);
+		return -1;
+	}
+	cfg->noauth2_clients = (size_t)n;
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(list, (unsigned int)i);
+		snprintf(k, sizeof(k), "%s.[%d]", key, i);
+		if (parse_oauth2_client(ctx, s, k,
+		    &cfg->oauth2_clients[i]) == -1)
+			return -1;
+		id = cfg->oauth2_clients[i].id;
+		for (j = 0; j < (size_t)i; j++) {
+			if (strcmp(cfg->oauth2_clients[j].id, id) != 0)
+				continue;
+			join_key(shown, k, "id");
+			fail(ctx, config_setting_get_member(s, "id"), shown,
+			    "duplicate id %s (also %s.[%zu])",
+			    quote(q, id, strlen(id), '"'), key, j);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The setting at key below root, or the deepest group on the way. */
+static const config_setting_t *
+place(const config_setting_t *root, const char *key)
+{
+	const config_setting_t	*s, *parent;
+
+	if ((s = find_setting(root, key, &parent)) != NULL)
+		return s;
+	return parent;
+}
+
+/*
+ * What one auth key says about another.  Basic and OAuth 2.0 go first, as
+ * whichever one is wanted, the other's settings are moot.
+ */
+static int
+check_auth(struct config_ctx *ctx, const config_setting_t *root,
+    const struct config *cfg)
+{
+	char	 q[CONFIG_QUOTE_MAX];
+	size_t	 n;
+
+	if (cfg->has_basic && cfg->has_oauth2) {
+		fail(ctx, place(root, "auth"), "auth", "basic and oauth2 both "
+		    "use the Authorization header; choose one");
+		return -1;
+	}
+	if (cfg->has_signature) {
+		n = cfg->nsig_secrets + cfg->nsig_secret_files;
+		if (n == 0) {
+			fail(ctx, place(root, "auth.signature"),
+			    "auth.signature",
+			    "no secret (want secrets or secret_files)");
+			return -1;
+		}
+		if (n > CONFIG_SIG_SECRETS_MAX) {
+			fail(ctx, place(root, "auth.signature"),
+			    "auth.signature", "%zu secrets > %d", n,
+			    CONFIG_SIG_SECRETS_MAX);
+			return -1;
+		}
+	}
+	if (cfg->has_basic && (cfg->basic_password != NULL) ==
+	    (cfg->basic_password_file != NULL)) {
+		fail(ctx, place(root, "auth.basic"), "auth.basic",
+		    "want password or password_file, %s",
+		    cfg->basic_password != NULL ? "not both" : "missing");
+		return -1;
+	}
+	/* The token endpoint is a path of the same listener. */
+	if (cfg->has_oauth2 && strcmp(cfg->oauth2_path,
+	    cfg->callback_path) == 0) {
+		fail(ctx, place(root, "auth.oauth2.path"), "auth.oauth2.path",
+		    "%s must differ from listen.path", quote(q,
+		    cfg->oauth2_path, strlen(cfg->oauth2_path), '"'));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * What one tls key says about another; then the pinned fingerprints are
+ * written alike ("sha256:" and lower-case hex) and told apart.
+ */
+static int
+check_tls(struct config_ctx *ctx, const config_setting_t *root,
+    struct config *cfg)
+{
+	const config_setting_t	*fps;
+	char			 hex[CONFIG_FP_HEX + 1], k[CONFIG_KEY_MAX];
+	char			 q[CONFIG_QUOTE_MAX], *fp;
+	size_t			 i, j;
+
+	if ((cfg->tls_cert != NULL) != (cfg->tls_key != NULL)) {
+		fail(ctx, place(root, "tls"), "tls",
+		    "cert and key go together");
+		return -1;
+	}
+	if (cfg->tls_client_ca != NULL && cfg->tls_cert == NULL) {
+		fail(ctx, place(root, "tls"), "tls", "client_ca requires cert");
+		return -1;
+	}
+	if (cfg->tls_client_fingerprints != NULL &&
+	    cfg->tls_client_ca == NULL) {
+		fail(ctx, place(root, "tls"), "tls",
+		    "client_fingerprints requires client_ca");
+		return -1;
+	}
+	fps = place(root, "tls.client_fingerprints");
+	for (i = 0; i < cfg->ntls_client_fingerprints; i++) {
+		fp = cfg->tls_client_fingerprints[i];
+		snprintf(k, sizeof(k), "tls.client_fingerprints.[%zu]", i);
+		/* Checked by check_fingerprint(); never longer than fp. */
+		if (fingerprint_hex(fp, hex) == -1) {
+			fail(ctx, config_setting_get_elem(fps, (unsigned int)i),
+			    k, "want sha256: and %d hex digits", CONFIG_FP_HEX);
+			return -1;
+		}
+		snprintf(fp, strlen(fp) + 1, "sha256:%s", hex);
+		for (j = 0; j < i; j++) {
+			if (strcmp(cfg->tls_client_fingerprints[j], fp) != 0)
+				continue;
+			fail(ctx, config_setting_get_elem(fps, (unsigned int)i),
+			    k, "duplicate value %s (also "
+			    "tls.client_fingerprints.[%zu])",
+			    quote(q, fp, strlen(fp), '"'), j);
 			return -1;
 		}
 	}
@@ -1420,11 +2020,16 @@ config_load(const char *path, char *err, size_t errlen)
 		goto done;
 	}
 	if (walk_group(&ctx, &sp, config_root_setting(&cf), "") == -1 ||
-	    check_required(&ctx, &sp, config_root_setting(&cf)) == -1)
+	    check_required(&ctx, &sp, config_root_setting(&cf)) == -1 ||
+	    check_auth(&ctx, config_root_setting(&cf), cfg) == -1 ||
+	    check_tls(&ctx, config_root_setting(&cf), cfg) == -1)
 		goto done;
 	ok = 1;
 done:
 	config_destroy(&cf);
+	/* The text may hold secrets; libconfig's copies are beyond reach. */
+	if (text.data != NULL)
+		explicit_bzero(text.data, text.cap);
 	buf_fini(&text);
 	if (!ok) {
 		config_free(cfg);
@@ -1447,6 +2052,9 @@ config_free(struct config *cfg)
 		    &cfg->sinks[i]);
 	}
 	free(cfg->sinks);
+	for (i = 0; i < cfg->noauth2_clients; i++)
+		schema_free(&oauth2_client_schema, &cfg->oauth2_clients[i]);
+	free(cfg->oauth2_clients);
 	schema_free(&config_schema, cfg);
 	free(cfg->path);
 	free(cfg);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "fixture.h"
@@ -20,6 +21,18 @@
 /* The start of an exec sink whose program exists on every system. */
 #define EXEC_SH		"{ name = \"x\"; kind = \"exec\"; " \
 			"command = [ \"/bin/sh\" ];"
+
+/* A file every system can read: for tls keys that only need to be one. */
+#define READABLE	"/bin/sh"
+
+/* TLS that loads, for errors about the keys added to it. */
+#define TLS_OK		"cert = \"" READABLE "\"; key = \"" READABLE "\"; "
+
+/* Fingerprints of 64 hex digits: one with separators, one without. */
+#define FP_HEX		"0123456789abcdef0123456789abcdef" \
+			"0123456789abcdef0123456789ABCDEF"
+#define FP_PAIRS	"AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:" \
+			"ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89"
 
 struct error_case {
 	const char	*text;
@@ -48,6 +61,40 @@ expect_error(const char *text, const char *want)
 	snprintf(full, sizeof(full), "%s:%s", path, want);
 	ck_assert_msg(!loaded, "loaded, want error %s\n%s", full, text);
 	ck_assert_str_eq(err, full);
+}
+
+/* Every authentication check and TLS off, as without the groups. */
+static void
+assert_auth_off(const struct config *cfg)
+{
+	ck_assert(!cfg->has_signature);
+	ck_assert_ptr_null(cfg->sig_secrets);
+	ck_assert_uint_eq(cfg->nsig_secrets, 0);
+	ck_assert_ptr_null(cfg->sig_secret_files);
+	ck_assert_uint_eq(cfg->nsig_secret_files, 0);
+	ck_assert_int_eq(cfg->sig_max_skew_s, 0);
+	ck_assert(!cfg->has_basic);
+	ck_assert_ptr_null(cfg->basic_username);
+	ck_assert_ptr_null(cfg->basic_password);
+	ck_assert_ptr_null(cfg->basic_password_file);
+	ck_assert(!cfg->has_oauth2);
+	ck_assert_ptr_null(cfg->oauth2_clients);
+	ck_assert_uint_eq(cfg->noauth2_clients, 0);
+	ck_assert_ptr_null(cfg->oauth2_key_file);
+	/* Defaults that matter only once auth.oauth2 is there. */
+	ck_assert_int_eq(cfg->oauth2_token_ttl_s, 3600);
+	ck_assert_str_eq(cfg->oauth2_path, "/oauth2/token");
+	ck_assert_ptr_null(cfg->allow_from);
+	ck_assert_uint_eq(cfg->nallow_from, 0);
+	ck_assert_ptr_null(cfg->trusted_proxies);
+	ck_assert_uint_eq(cfg->ntrusted_proxies, 0);
+	ck_assert(!cfg->has_grace);
+	ck_assert_int_eq(cfg->grace_until, 0);
+	ck_assert_ptr_null(cfg->tls_cert);
+	ck_assert_ptr_null(cfg->tls_key);
+	ck_assert_ptr_null(cfg->tls_client_ca);
+	ck_assert_ptr_null(cfg->tls_client_fingerprints);
+	ck_assert_uint_eq(cfg->ntls_client_fingerprints, 0);
 }
 
 /* Loading text must succeed; the caller frees the result. */
@@ -97,6 +144,12 @@ START_TEST(test_config_defaults)
 	ck_assert_uint_eq(cfg->sinks[0].ncommand, 0);
 	ck_assert_ptr_null(cfg->sinks[0].env);
 	ck_assert_uint_eq(cfg->sinks[0].nenv, 0);
+	assert_auth_off(cfg);
+	config_free(cfg);
+
+	/* Empty auth and tls groups turn nothing on. */
+	cfg = expect_load("auth = { };\ntls = { };\n" SINK_OUT);
+	assert_auth_off(cfg);
 	config_free(cfg);
 }
 END_TEST
@@ -336,6 +389,8 @@ START_TEST(test_config_shipped_file)
 	ck_assert_ptr_null(cfg->sinks[1].path);
 	ck_assert_ptr_null(cfg->sinks[0].types);
 	ck_assert_ptr_null(cfg->sinks[1].types);
+	/* Documented, commented out. */
+	assert_auth_off(cfg);
 	config_free(cfg);
 }
 END_TEST
@@ -505,7 +560,24 @@ static const struct error_case unknown_keys[] = {
 	{ "# a comment\nlisten_port = 8080;\n" SINK_OUT,
 	    "2: listen_port: unknown key" },
 	{ SINK_OUT "auth = { secret = \"x\"; };\n",
-	    "2: auth: unknown key" },
+	    "2: auth.secret: unknown key" },
+	{ "tls = { port = 443; };\n" SINK_OUT,
+	    "1: tls.port: unknown key" },
+	/* inside auth and tls */
+	{ "auth = {\n\tsignature = { secrets = [ \"s\" ];\n"
+	    "\t\tsecret = \"s\"; };\n};\n" SINK_OUT,
+	    "3: auth.signature.secret: unknown key" },
+	{ "auth = { basic = { username = \"u\"; password = \"p\";\n"
+	    "\trealm = \"r\"; }; };\n" SINK_OUT,
+	    "2: auth.basic.realm: unknown key" },
+	{ "auth = { oauth2 = { key_file = \"k\";\n"
+	    "\tclients = ( { id = \"a\"; secret = \"s\";\n"
+	    "\t\tscope = \"x\"; } ); }; };\n" SINK_OUT,
+	    "3: auth.oauth2.clients.[0].scope: unknown key" },
+	{ "auth = { bearer = { }; };\n" SINK_OUT,
+	    "1: auth.bearer: unknown key" },
+	{ "tls = {\n\tca = \"x\";\n};\n" SINK_OUT,
+	    "2: tls.ca: unknown key" },
 	/* inside listen, limits and log */
 	{ "listen = {\n\tport = 80;\n\tprot = 80;\n};\n" SINK_OUT,
 	    "3: listen.prot: unknown key" },
@@ -1117,6 +1189,682 @@ START_TEST(test_config_names)
 }
 END_TEST
 
+/* Every key of auth and tls, and the forms each value may take. */
+START_TEST(test_config_auth_tls)
+{
+	struct config				*cfg;
+	const struct oauth2_client_config	*c;
+	char					 cert[PATH_MAX], key[PATH_MAX];
+	char					 ca[PATH_MAX];
+	char					 text[3 * PATH_MAX + 2048];
+
+	snprintf(cert, sizeof(cert), "%s", fixture_write("server.pem",
+	    "-----BEGIN CERTIFICATE-----\n"));
+	snprintf(key, sizeof(key), "%s", fixture_write("server.key",
+	    "-----BEGIN PRIVATE KEY-----\n"));
+	snprintf(ca, sizeof(ca), "%s", fixture_write("ca.pem",
+	    "-----BEGIN CERTIFICATE-----\n"));
+	snprintf(text, sizeof(text),
+	    "auth = {\n"
+	    "\tsignature = { secrets = [ \"s3cret\" ];\n"
+	    "\t\tsecret_files = [ \"/etc/sinch-webhookd/sig1\" ];\n"
+	    "\t\tmax_skew_s = 604800; };\n"
+	    "\toauth2 = {\n"
+	    "\t\tclients = ( { id = \"sinch\";\n"
+	    "\t\t\tsecret_file = \"oauth-secret\"; },\n"
+	    "\t\t\t{ secret = \"t0ken\"; id = \"Other~!\"; } );\n"
+	    "\t\tkey_file = \"oauth-key\"; token_ttl_s = 60;\n"
+	    "\t\tpath = \"/oauth2/token2\"; };\n"
+	    "\tallow_from = [ \"203.0.113.0/24\", \"2001:db8::/32\",\n"
+	    "\t\t\"192.0.2.7\", \"::/0\", \"0.0.0.0/0\" ];\n"
+	    "\ttrusted_proxies = ( \"127.0.0.1/32\", \"::1\" );\n"
+	    "\tgrace_until = \"2026-12-01T00:00:00Z\";\n"
+	    "};\n"
+	    "tls = { cert = \"%s\"; key = \"%s\"; client_ca = \"%s\";\n"
+	    "\tclient_fingerprints = [ \"sha256:" FP_PAIRS "\",\n"
+	    "\t\t\"SHA256:" FP_HEX "\" ]; };\n"
+	    SINK_OUT, cert, key, ca);
+	cfg = expect_load(text);
+	ck_assert(cfg->has_signature);
+	ck_assert_uint_eq(cfg->nsig_secrets, 1);
+	ck_assert_str_eq(cfg->sig_secrets[0], "s3cret");
+	ck_assert_ptr_null(cfg->sig_secrets[1]);
+	ck_assert_uint_eq(cfg->nsig_secret_files, 1);
+	ck_assert_str_eq(cfg->sig_secret_files[0], "/etc/sinch-webhookd/sig1");
+	ck_assert_ptr_null(cfg->sig_secret_files[1]);
+	ck_assert_int_eq(cfg->sig_max_skew_s, 604800);
+	ck_assert(!cfg->has_basic);
+	ck_assert_ptr_null(cfg->basic_username);
+	ck_assert(cfg->has_oauth2);
+	ck_assert_uint_eq(cfg->noauth2_clients, 2);
+	c = &cfg->oauth2_clients[0];
+	ck_assert_str_eq(c->id, "sinch");
+	ck_assert_ptr_null(c->secret);
+	ck_assert_str_eq(c->secret_file, "oauth-secret");
+	c = &cfg->oauth2_clients[1];
+	ck_assert_str_eq(c->id, "Other~!");
+	ck_assert_str_eq(c->secret, "t0ken");
+	ck_assert_ptr_null(c->secret_file);
+	ck_assert_str_eq(cfg->oauth2_key_file, "oauth-key");
+	ck_assert_int_eq(cfg->oauth2_token_ttl_s, 60);
+	ck_assert_str_eq(cfg->oauth2_path, "/oauth2/token2");
+	ck_assert_uint_eq(cfg->nallow_from, 5);
+	ck_assert_str_eq(cfg->allow_from[0], "203.0.113.0/24");
+	ck_assert_str_eq(cfg->allow_from[1], "2001:db8::/32");
+	ck_assert_str_eq(cfg->allow_from[2], "192.0.2.7");
+	ck_assert_str_eq(cfg->allow_from[3], "::/0");
+	ck_assert_str_eq(cfg->allow_from[4], "0.0.0.0/0");
+	ck_assert_ptr_null(cfg->allow_from[5]);
+	ck_assert_uint_eq(cfg->ntrusted_proxies, 2);
+	ck_assert_str_eq(cfg->trusted_proxies[0], "127.0.0.1/32");
+	ck_assert_str_eq(cfg->trusted_proxies[1], "::1");
+	ck_assert_ptr_null(cfg->trusted_proxies[2]);
+	ck_assert(cfg->has_grace);
+	ck_assert_int_eq(cfg->grace_until, 1796083200LL);
+	ck_assert_str_eq(cfg->tls_cert, cert);
+	ck_assert_str_eq(cfg->tls_key, key);
+	ck_assert_str_eq(cfg->tls_client_ca, ca);
+	/* Written alike: "sha256:" and lower-case hex, no separators. */
+	ck_assert_uint_eq(cfg->ntls_client_fingerprints, 2);
+	ck_assert_str_eq(cfg->tls_client_fingerprints[0], "sha256:"
+	    "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
+	ck_assert_str_eq(cfg->tls_client_fingerprints[1], "sha256:"
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	ck_assert_ptr_null(cfg->tls_client_fingerprints[2]);
+	config_free(cfg);
+}
+END_TEST
+
+/* The other ways: Basic, files or inline, defaults of each group. */
+START_TEST(test_config_auth_variants)
+{
+	struct config	*cfg;
+
+	cfg = expect_load("auth = {\n"
+	    "\tsignature = { secret_files = [ \"old\", \"new\" ]; };\n"
+	    "\tbasic = { username = \"sinch\"; password_file = \"pw\"; };\n"
+	    "};\n" SINK_OUT);
+	ck_assert(cfg->has_signature);
+	ck_assert_ptr_null(cfg->sig_secrets);
+	ck_assert_uint_eq(cfg->nsig_secrets, 0);
+	ck_assert_uint_eq(cfg->nsig_secret_files, 2);
+	ck_assert_str_eq(cfg->sig_secret_files[0], "old");
+	ck_assert_str_eq(cfg->sig_secret_files[1], "new");
+	ck_assert_int_eq(cfg->sig_max_skew_s, 0);
+	ck_assert(cfg->has_basic);
+	ck_assert_str_eq(cfg->basic_username, "sinch");
+	ck_assert_ptr_null(cfg->basic_password);
+	ck_assert_str_eq(cfg->basic_password_file, "pw");
+	ck_assert(!cfg->has_oauth2);
+	ck_assert(!cfg->has_grace);
+	ck_assert_ptr_null(cfg->allow_from);
+	ck_assert_ptr_null(cfg->tls_cert);
+	config_free(cfg);
+
+	/* Two inline secrets, one list empty; Basic with a password. */
+	cfg = expect_load("auth = {\n"
+	    "\tsignature = { secrets = ( \"a\", \"a\" ); secret_files = [ ];\n"
+	    "\t\tmax_skew_s = 0; };\n"
+	    "\tbasic = { username = \"caf\\xc3\\xa9 user\";\n"
+	    "\t\tpassword = \"p\"; };\n"
+	    "};\n" SINK_OUT);
+	ck_assert_uint_eq(cfg->nsig_secrets, 2);
+	ck_assert_str_eq(cfg->sig_secrets[1], "a");
+	ck_assert_uint_eq(cfg->nsig_secret_files, 0);
+	ck_assert_ptr_nonnull(cfg->sig_secret_files);
+	ck_assert_ptr_null(cfg->sig_secret_files[0]);
+	ck_assert_str_eq(cfg->basic_username, "caf\xc3\xa9 user");
+	ck_assert_str_eq(cfg->basic_password, "p");
+	ck_assert_ptr_null(cfg->basic_password_file);
+	config_free(cfg);
+
+	/* OAuth 2.0 with its defaults; a listen.path of its own. */
+	cfg = expect_load("listen = { path = \"/cb\"; };\n"
+	    "auth = { oauth2 = { key_file = \"k\";\n"
+	    "\tclients = ( { id = \"a\"; secret = \"s\"; } ); }; };\n"
+	    SINK_OUT);
+	ck_assert(cfg->has_oauth2);
+	ck_assert(!cfg->has_signature);
+	ck_assert(!cfg->has_basic);
+	ck_assert_uint_eq(cfg->noauth2_clients, 1);
+	ck_assert_str_eq(cfg->oauth2_clients[0].id, "a");
+	ck_assert_str_eq(cfg->oauth2_clients[0].secret, "s");
+	ck_assert_int_eq(cfg->oauth2_token_ttl_s, 3600);
+	ck_assert_str_eq(cfg->oauth2_path, "/oauth2/token");
+	config_free(cfg);
+
+	cfg = expect_load("auth = { oauth2 = { key_file = \"k\";\n"
+	    "\ttoken_ttl_s = 86400; path = \"/sinch/sms/token\";\n"
+	    "\tclients = ( { id = \"a\"; secret_file = \"f\"; } ); }; };\n"
+	    SINK_OUT);
+	ck_assert_int_eq(cfg->oauth2_token_ttl_s, 86400);
+	ck_assert_str_eq(cfg->oauth2_path, "/sinch/sms/token");
+	config_free(cfg);
+
+	/* Sources and grace alone; TLS without client certificates. */
+	cfg = expect_load("auth = { allow_from = [ \"10.0.0.0/8\" ];\n"
+	    "\tgrace_until = \"1970-01-01T00:00:00Z\"; };\n"
+	    "tls = { " TLS_OK "};\n" SINK_OUT);
+	ck_assert(!cfg->has_signature && !cfg->has_basic && !cfg->has_oauth2);
+	ck_assert_uint_eq(cfg->nallow_from, 1);
+	ck_assert_ptr_null(cfg->trusted_proxies);
+	ck_assert(cfg->has_grace);
+	ck_assert_int_eq(cfg->grace_until, 0);
+	ck_assert_str_eq(cfg->tls_cert, READABLE);
+	ck_assert_str_eq(cfg->tls_key, READABLE);
+	ck_assert_ptr_null(cfg->tls_client_ca);
+	ck_assert_ptr_null(cfg->tls_client_fingerprints);
+	config_free(cfg);
+
+	/* A client CA without pinning. */
+	cfg = expect_load("tls = { " TLS_OK "client_ca = \"" READABLE "\"; };\n"
+	    SINK_OUT);
+	ck_assert_str_eq(cfg->tls_client_ca, READABLE);
+	ck_assert_ptr_null(cfg->tls_client_fingerprints);
+	ck_assert_uint_eq(cfg->ntls_client_fingerprints, 0);
+	config_free(cfg);
+}
+END_TEST
+
+static const struct error_case auth_errors[] = {
+	/* signature: one or two secrets in all */
+	{ "auth = {\n\tsignature = { };\n};\n" SINK_OUT,
+	    "2: auth.signature: no secret (want secrets or secret_files)" },
+	{ "auth = {\n\tsignature = {\n\t\tsecrets = [ ];\n"
+	    "\t\tsecret_files = ( ); max_skew_s = 5; };\n};\n" SINK_OUT,
+	    "2: auth.signature: no secret (want secrets or secret_files)" },
+	{ "auth = {\n\tsignature = {\n\t\tsecrets = [ \"a\", \"b\" ];\n"
+	    "\t\tsecret_files = [ \"f\" ];\n\t};\n};\n" SINK_OUT,
+	    "2: auth.signature: 3 secrets > 2" },
+	{ "auth = { signature = {\n"
+	    "\tsecrets = [ \"a\", \"b\", \"c\" ]; }; };\n" SINK_OUT,
+	    "1: auth.signature: 3 secrets > 2" },
+	{ "auth = { signature = {\n"
+	    "\tsecret_files = [ \"f\", \"g\", \"h\", \"i\" ]; }; };\n" SINK_OUT,
+	    "1: auth.signature: 4 secrets > 2" },
+	{ "auth = { signature = {\n\tsecrets = [ \"a\", \"\" ]; }; };\n"
+	    SINK_OUT,
+	    "2: auth.signature.secrets.[1]: must not be empty" },
+	{ "auth = { signature = {\n\tsecret_files = [ \"\" ]; }; };\n"
+	    SINK_OUT,
+	    "2: auth.signature.secret_files.[0]: must not be empty" },
+	{ "auth = { signature = {\n\tsecret_files = [ \"f\",\n"
+	    "\t\t\"f\" ]; }; };\n" SINK_OUT,
+	    "3: auth.signature.secret_files.[1]: duplicate value \"f\" "
+	    "(also auth.signature.secret_files.[0])" },
+	{ "auth = { signature = { secrets = [ \"s\" ];\n"
+	    "\tmax_skew_s = -1; }; };\n" SINK_OUT,
+	    "2: auth.signature.max_skew_s: -1 < 0" },
+	{ "auth = { signature = { secrets = [ \"s\" ];\n"
+	    "\tmax_skew_s = 604801; }; };\n" SINK_OUT,
+	    "2: auth.signature.max_skew_s: 604801 > 604800" },
+	/* basic: a username and one password */
+	{ "auth = {\n\tbasic = { };\n};\n" SINK_OUT,
+	    "2: auth.basic.username: missing required key" },
+	{ "auth = {\n\tbasic = {\n\t\tpassword = \"p\"; };\n};\n" SINK_OUT,
+	    "2: auth.basic.username: missing required key" },
+	{ "auth = { basic = { username = \"\"; password = \"p\"; }; };\n"
+	    SINK_OUT,
+	    "1: auth.basic.username: must not be empty" },
+	{ "auth = { basic = {\n\tusername = \"a:b\"; password = \"p\"; }; };\n"
+	    SINK_OUT,
+	    "2: auth.basic.username: invalid character ':' "
+	    "(no ':' or control characters)" },
+	{ "auth = { basic = { username = \"a\\tb\"; password = \"p\"; }; };\n"
+	    SINK_OUT,
+	    "1: auth.basic.username: invalid character '\\x09' "
+	    "(no ':' or control characters)" },
+	{ "auth = {\n\tbasic = {\n\t\tusername = \"u\"; }; };\n" SINK_OUT,
+	    "2: auth.basic: want password or password_file, missing" },
+	{ "auth = {\n\tbasic = { username = \"u\"; password = \"p\";\n"
+	    "\t\tpassword_file = \"f\"; }; };\n" SINK_OUT,
+	    "2: auth.basic: want password or password_file, not both" },
+	{ "auth = { basic = { username = \"u\";\n\tpassword = \"\"; }; };\n"
+	    SINK_OUT,
+	    "2: auth.basic.password: must not be empty" },
+	{ "auth = { basic = { username = \"u\";\n"
+	    "\tpassword_file = \"\"; }; };\n" SINK_OUT,
+	    "2: auth.basic.password_file: must not be empty" },
+	/* oauth2: key_file and clients */
+	{ "auth = {\n\toauth2 = { };\n};\n" SINK_OUT,
+	    "2: auth.oauth2.key_file: missing required key" },
+	{ "auth = {\n\toauth2 = { key_file = \"k\"; };\n};\n" SINK_OUT,
+	    "2: auth.oauth2.clients: missing required key" },
+	{ "auth = { oauth2 = { key_file = \"k\";\n\tclients = ( ); }; };\n"
+	    SINK_OUT,
+	    "2: auth.oauth2.clients: empty list (want at least one client)" },
+	{ "auth = { oauth2 = {\n\tkey_file = \"\";\n"
+	    "\tclients = ( { id = \"a\"; secret = \"s\"; } ); }; };\n" SINK_OUT,
+	    "2: auth.oauth2.key_file: must not be empty" },
+	{ "auth = { oauth2 = { key_file = \"k\"; clients = (\n"
+	    "\t{ secret = \"s\"; } ); }; };\n" SINK_OUT,
+	    "2: auth.oauth2.clients.[0].id: missing required key" },
+	{ "auth = { oauth2 = { key_file = \"k\"; clients = (\n"
+	    "\t{ id = \"\"; secret = \"s\"; } ); }; };\n" SINK_OUT,
+	    "2: auth.oauth2.clients.[0].id: must not be empty" },
+	{ "auth = { oauth2 = { key_file = \"k\"; clients = (\n"
+	    "\t{ id = \"a b\"; secret = \"s\"; } ); }; };\n" SINK_OUT,
+	    "2: auth.oauth2.clients.[0].id: invalid character ' ' "
+	    "(want printable ASCII, no ':' or whitespace)" },
+	{ "auth = { oauth2 = { key_file = \"k\"; clients = (\n"
+	    "\t{ id = \"a:b\"; secret = \"s\"; } ); }; };\n" SINK_OUT,
+	    "2: auth.oauth2.clients.[0].id: invalid character ':' "
+	    "(want printable ASCII, no ':' or whitespace)" },
+	{ "auth = { oauth2 = { key_file = \"k\"; clients = (\n"
+	    "\t{ id = \"caf\\xc3\\xa9\"; secret = \"s\"; } ); }; };\n" SINK_OUT,
+	    "2: auth.oauth2.clients.[0].id: invalid character '\\xc3' "
+	    "(want printable ASCII, no ':' or whitespace)" },
+	{ "auth = { oauth2 = { key_file = \"k\"; clients = (\n"
+	    "\t{ id = \"a\"; secret = \"s\"; },\n"
+	    "\t{ id = \"b\";\n\t  secret = \"s\"; secret_file = \"f\"; }\n"
+	    "); }; };\n" SINK_OUT,
+	    "3: auth.oauth2.clients.[1]: want secret or secret_file, "
+	    "not both" },
+	{ "auth = { oauth2 = { key_file = \"k\"; clients = (\n"
+	    "\t{ id = \"a\"; } ); }; };\n" SINK_OUT,
+	    "2: auth.oauth2.clients.[0]: want secret or secret_file, missing" },
+	{ "auth = { oauth2 = { key_file = \"k\"; clients = (\n"
+	    "\t{ id = \"a\"; secret = \"\"; } ); }; };\n" SINK_OUT,
+	    "2: auth.oauth2.clients.[0].secret: must not be empty" },
+	{ "auth = { oauth2 = { key_file = \"k\"; clients = (\n"
+	    "\t{ id = \"a\"; secret_file = \"\"; } ); }; };\n" SINK_OUT,
+	    "2: auth.oauth2.clients.[0].secret_file: must not be empty" },
+	{ "auth = { oauth2 = { key_file = \"k\"; clients = (\n"
+	    "\t{ id = \"sinch\"; secret = \"s\"; },\n"
+	    "\t{ id = \"other\"; secret = \"s\"; },\n"
+	    "\t{ secret_file = \"f\";\n\t  id = \"sinch\"; }\n"
+	    "); }; };\n" SINK_OUT,
+	    "5: auth.oauth2.clients.[2].id: duplicate id \"sinch\" "
+	    "(also auth.oauth2.clients.[0])" },
+	{ "auth = { oauth2 = { key_file = \"k\";\n"
+	    "\tclients = ( { id = \"a\"; secret = \"s\"; } );\n"
+	    "\ttoken_ttl_s = 59; }; };\n" SINK_OUT,
+	    "3: auth.oauth2.token_ttl_s: 59 < 60" },
+	{ "auth = { oauth2 = { key_file = \"k\";\n"
+	    "\tclients = ( { id = \"a\"; secret = \"s\"; } );\n"
+	    "\ttoken_ttl_s = 86401; }; };\n" SINK_OUT,
+	    "3: auth.oauth2.token_ttl_s: 86401 > 86400" },
+	{ "auth = { oauth2 = { key_file = \"k\";\n"
+	    "\tclients = ( { id = \"a\"; secret = \"s\"; } );\n"
+	    "\tpath = \"oauth2/token\"; }; };\n" SINK_OUT,
+	    "3: auth.oauth2.path: \"oauth2/token\" does not start with '/'" },
+	{ "auth = { oauth2 = { key_file = \"k\";\n"
+	    "\tclients = ( { id = \"a\"; secret = \"s\"; } );\n"
+	    "\tpath = \"/token?x\"; }; };\n" SINK_OUT,
+	    "3: auth.oauth2.path: invalid character '?' (no whitespace, "
+	    "control characters, '?' or '#')" },
+	/* the token endpoint shares the listener with the callbacks */
+	{ "auth = { oauth2 = { key_file = \"k\";\n"
+	    "\tclients = ( { id = \"a\"; secret = \"s\"; } );\n"
+	    "\tpath = \"/sinch/sms\"; }; };\n" SINK_OUT,
+	    "3: auth.oauth2.path: \"/sinch/sms\" must differ from "
+	    "listen.path" },
+	{ "listen = { path = \"/oauth2/token\"; };\n"
+	    "auth = {\n\toauth2 = { key_file = \"k\";\n"
+	    "\tclients = ( { id = \"a\"; secret = \"s\"; } ); }; };\n" SINK_OUT,
+	    "3: auth.oauth2.path: \"/oauth2/token\" must differ from "
+	    "listen.path" },
+	/* basic and oauth2 both want the Authorization header */
+	{ "auth = {\n"
+	    "\tbasic = { username = \"u\"; password = \"p\"; };\n"
+	    "\toauth2 = { key_file = \"k\";\n"
+	    "\t\tclients = ( { id = \"a\"; secret = \"s\"; } ); };\n"
+	    "};\n" SINK_OUT,
+	    "1: auth: basic and oauth2 both use the Authorization header; "
+	    "choose one" },
+	/* sources */
+	{ "auth = {\n\tallow_from = [ \"10.0.0.0/8\",\n"
+	    "\t\t\"10.0.0.0/33\" ];\n};\n" SINK_OUT,
+	    "3: auth.allow_from.[1]: \"10.0.0.0/33\" is not an address or "
+	    "CIDR" },
+	{ "auth = { trusted_proxies = [ \"::1/129\" ]; };\n" SINK_OUT,
+	    "1: auth.trusted_proxies.[0]: \"::1/129\" is not an address or "
+	    "CIDR" },
+	{ "auth = {\n\tallow_from = [ ];\n};\n" SINK_OUT,
+	    "2: auth.allow_from: empty list (want at least one address)" },
+	{ "auth = { trusted_proxies = ( ); };\n" SINK_OUT,
+	    "1: auth.trusted_proxies: empty list (want at least one address)" },
+	{ "auth = { allow_from = [ \"::1\", \"10.0.0.0/8\", \"::1\" ]; };\n"
+	    SINK_OUT,
+	    "1: auth.allow_from.[2]: duplicate value \"::1\" "
+	    "(also auth.allow_from.[0])" },
+	/* grace */
+	{ "auth = {\n\tgrace_until = \"2026-12-01\";\n};\n" SINK_OUT,
+	    "2: auth.grace_until: \"2026-12-01\" is not a UTC time like "
+	    "2026-12-01T00:00:00Z" },
+};
+
+START_TEST(test_config_auth_error)
+{
+	expect_error(auth_errors[_i].text, auth_errors[_i].want);
+}
+END_TEST
+
+static const struct error_case tls_errors[] = {
+	{ "tls = {\n\tcert = \"" READABLE "\";\n};\n" SINK_OUT,
+	    "1: tls: cert and key go together" },
+	{ "\ntls = { key = \"" READABLE "\"; };\n" SINK_OUT,
+	    "2: tls: cert and key go together" },
+	{ "tls = { key = \"" READABLE "\";\n"
+	    "\tclient_ca = \"" READABLE "\"; };\n" SINK_OUT,
+	    "1: tls: cert and key go together" },
+	{ "tls = {\n\tclient_ca = \"" READABLE "\";\n};\n" SINK_OUT,
+	    "1: tls: client_ca requires cert" },
+	{ "tls = { " TLS_OK "\n"
+	    "\tclient_fingerprints = [ \"sha256:" FP_HEX "\" ]; };\n" SINK_OUT,
+	    "1: tls: client_fingerprints requires client_ca" },
+	{ "tls = { " TLS_OK "client_ca = \"" READABLE "\";\n"
+	    "\tclient_fingerprints = [ ]; };\n" SINK_OUT,
+	    "2: tls.client_fingerprints: empty list (want at least one "
+	    "fingerprint)" },
+	{ "tls = { " TLS_OK "client_ca = \"" READABLE "\";\n"
+	    "\tclient_fingerprints = [\n\t\t\"sha256:" FP_HEX "\",\n"
+	    "\t\t\"sha256:" FP_HEX "0\" ]; };\n" SINK_OUT,
+	    "4: tls.client_fingerprints.[1]: want sha256: and 64 hex digits" },
+	/* the same digest, written two ways */
+	{ "tls = { " TLS_OK "client_ca = \"" READABLE "\";\n"
+	    "\tclient_fingerprints = [ \"sha256:" FP_PAIRS "\",\n"
+	    "\t\t\"Sha256:ABCDEF0123456789abcdef0123456789"
+	    "ABCDEF0123456789abcdef0123456789\" ]; };\n" SINK_OUT,
+	    "3: tls.client_fingerprints.[1]: duplicate value "
+	    "\"sha256:abcdef0123456789abcdef0123456789a\"... "
+	    "(also tls.client_fingerprints.[0])" },
+	/* files the daemon opens itself are looked at now */
+	{ "tls = {\n\tcert = \"/nonexistent/server.pem\";\n"
+	    "\tkey = \"" READABLE "\"; };\n" SINK_OUT,
+	    "2: tls.cert: unable to read \"/nonexistent/server.pem\": No such "
+	    "file or directory" },
+	{ "tls = { cert = \"" READABLE "\";\n\tkey = \"/\"; };\n" SINK_OUT,
+	    "2: tls.key: unable to read \"/\": Is a directory" },
+	{ "tls = { " TLS_OK "\n\tclient_ca = \"" READABLE "/ca.pem\"; };\n"
+	    SINK_OUT,
+	    "2: tls.client_ca: unable to read \"" READABLE "/ca.pem\": Not a "
+	    "directory" },
+	{ "tls = { cert = \"\"; key = \"" READABLE "\"; };\n" SINK_OUT,
+	    "1: tls.cert: must not be empty" },
+};
+
+START_TEST(test_config_tls_error)
+{
+	expect_error(tls_errors[_i].text, tls_errors[_i].want);
+}
+END_TEST
+
+static const struct error_case auth_tls_types[] = {
+	{ "\nauth = 1;\n" SINK_OUT,
+	    "2: auth: expected a group" },
+	{ "auth = { signature = [ \"s\" ]; };\n" SINK_OUT,
+	    "1: auth.signature: expected a group" },
+	{ "auth = { basic = ( ); };\n" SINK_OUT,
+	    "1: auth.basic: expected a group" },
+	{ "auth = { signature = { secrets = \"s\"; }; };\n" SINK_OUT,
+	    "1: auth.signature.secrets: expected an array or list of strings" },
+	{ "auth = { signature = { secret_files = [ 1 ]; }; };\n" SINK_OUT,
+	    "1: auth.signature.secret_files.[0]: expected a string" },
+	{ "auth = { signature = { secrets = [ \"s\" ];\n"
+	    "\tmax_skew_s = \"300\"; }; };\n" SINK_OUT,
+	    "2: auth.signature.max_skew_s: expected an integer" },
+	{ "auth = { basic = { username = 1; password = \"p\"; }; };\n"
+	    SINK_OUT,
+	    "1: auth.basic.username: expected a string" },
+	{ "auth = { oauth2 = { key_file = \"k\";\n"
+	    "\tclients = { id = \"a\"; }; }; };\n" SINK_OUT,
+	    "2: auth.oauth2.clients: expected a list" },
+	{ "auth = { oauth2 = { key_file = \"k\";\n"
+	    "\tclients = [ \"a\" ]; }; };\n" SINK_OUT,
+	    "2: auth.oauth2.clients: expected a list" },
+	{ "auth = { oauth2 = { key_file = \"k\";\n"
+	    "\tclients = ( \"a\" ); }; };\n" SINK_OUT,
+	    "2: auth.oauth2.clients.[0]: expected a group" },
+	{ "auth = { oauth2 = { key_file = \"k\"; token_ttl_s = 60.0;\n"
+	    "\tclients = ( { id = \"a\"; secret = \"s\"; } ); }; };\n"
+	    SINK_OUT,
+	    "1: auth.oauth2.token_ttl_s: expected an integer" },
+	{ "auth = { allow_from = \"10.0.0.0/8\"; };\n" SINK_OUT,
+	    "1: auth.allow_from: expected an array or list of strings" },
+	{ "auth = { grace_until = 1796083200; };\n" SINK_OUT,
+	    "1: auth.grace_until: expected a string" },
+	{ "tls = \"server.pem\";\n" SINK_OUT,
+	    "1: tls: expected a group" },
+	{ "tls = { cert = true; };\n" SINK_OUT,
+	    "1: tls.cert: expected a string" },
+	{ "tls = { client_fingerprints = \"sha256:\"; };\n" SINK_OUT,
+	    "1: tls.client_fingerprints: expected an array or list of "
+	    "strings" },
+};
+
+START_TEST(test_config_auth_tls_type)
+{
+	expect_error(auth_tls_types[_i].text, auth_tls_types[_i].want);
+}
+END_TEST
+
+/* Good and bad CIDRs, in both lists. */
+START_TEST(test_config_cidrs)
+{
+	static const char *const good[] = {
+		"10.0.0.0/8", "10.1.2.3/8", "192.0.2.7", "192.0.2.7/32",
+		"0.0.0.0/0", "2001:db8::/32", "::/0", "::1", "::1/128",
+		"::ffff:192.0.2.0/120", "fe80::1/10",
+	};
+	static const char *const bad[] = {
+		"10.0.0.0/33", "::1/129", "10.0.0.0/", "10.0.0.0/08",
+		"10.0.0.0/+8", "10.0.0.0/-1", "10.0.0.0/8 ", " 10.0.0.0/8",
+		"10.0.0.0/8/8", "10.0.0.0/x", "10.0.0/8", "010.0.0.0/8",
+		"256.0.0.0/8", "example.com", "localhost/8", "", "/8",
+		"[::1]/128", "fe80::1%eth0", "2001:db8::/1280",
+		"10.0.0.0/4294967304", "::ffff:192.0.2.0/120/",
+	};
+	static const char *const keys[] = {
+		"allow_from", "trusted_proxies",
+	};
+	struct config	*cfg;
+	char		 text[256], want[256], q[64];
+	size_t		 i, k;
+
+	for (k = 0; k < nitems(keys); k++) {
+		for (i = 0; i < nitems(good); i++) {
+			snprintf(text, sizeof(text), "auth = { %s = "
+			    "[ \"%s\" ]; };\n" SINK_OUT, keys[k], good[i]);
+			cfg = expect_load(text);
+			ck_assert_str_eq(strcmp(keys[k], "allow_from") == 0 ?
+			    cfg->allow_from[0] : cfg->trusted_proxies[0],
+			    good[i]);
+			config_free(cfg);
+		}
+		for (i = 0; i < nitems(bad); i++) {
+			snprintf(text, sizeof(text), "auth = { %s = "
+			    "[ \"%s\" ]; };\n" SINK_OUT, keys[k], bad[i]);
+			quoted(q, sizeof(q), bad[i]);
+			snprintf(want, sizeof(want), "1: auth.%s.[0]: %s is "
+			    "not an address or CIDR", keys[k], q);
+			expect_error(text, want);
+		}
+	}
+}
+END_TEST
+
+START_TEST(test_config_grace_until)
+{
+	static const struct {
+		const char	*text;
+		long long	 epoch;
+	} good[] = {
+		{ "1970-01-01T00:00:00Z", 0 },
+		{ "2026-12-01T00:00:00Z", 1796083200LL },
+		{ "2024-02-29T12:34:56Z", 1709210096LL },
+		{ "2000-02-29T23:59:59Z", 951868799LL },
+		{ "2038-01-19T03:14:08Z", 2147483648LL },
+		{ "9999-12-31T23:59:59Z", 253402300799LL },
+	};
+	static const char *const bad[] = {
+		"", "2026-12-01", "2026-12-01T00:00:00", "2026-12-01T00:00Z",
+		"2026-12-01 00:00:00Z", "2026-12-01t00:00:00Z",
+		"2026-12-01T00:00:00z", "2026-12-01T00:00:00.5Z",
+		"2026-12-01T00:00:00.000Z", "2026-12-01T00:00:00+00:00",
+		"2026-12-01T01:00:00+01:00", " 2026-12-01T00:00:00Z",
+		"2026-12-01T00:00:00Z ", "26-12-01T00:00:00Z",
+		"2026-1-01T00:00:00Z", "+026-12-01T00:00:00Z",
+		"2026-00-01T00:00:00Z", "2026-13-01T00:00:00Z",
+		"2026-12-00T00:00:00Z", "2026-12-32T00:00:00Z",
+		"2026-04-31T00:00:00Z", "2026-02-29T00:00:00Z",
+		"1900-02-29T00:00:00Z", "2026-12-01T24:00:00Z",
+		"2026-12-01T00:60:00Z", "2026-12-01T00:00:60Z",
+		"1969-12-31T23:59:59Z", "0000-01-01T00:00:00Z",
+		"2026-12-01T00:00:0xZ", "2026/12/01T00:00:00Z",
+		"20261201T000000Z",
+	};
+	struct config	*cfg;
+	char		 text[256], want[256], q[64];
+	size_t		 i;
+
+	for (i = 0; i < nitems(good); i++) {
+		snprintf(text, sizeof(text), "auth = { grace_until = \"%s\"; "
+		    "};\n" SINK_OUT, good[i].text);
+		cfg = expect_load(text);
+		ck_assert(cfg->has_grace);
+		ck_assert_int_eq(cfg->grace_until, good[i].epoch);
+		config_free(cfg);
+	}
+	for (i = 0; i < nitems(bad); i++) {
+		snprintf(text, sizeof(text), "auth = { grace_until = \"%s\"; "
+		    "};\n" SINK_OUT, bad[i]);
+		quoted(q, sizeof(q), bad[i]);
+		snprintf(want, sizeof(want), "1: auth.grace_until: %s is not a "
+		    "UTC time like 2026-12-01T00:00:00Z", q);
+		expect_error(text, want);
+	}
+}
+END_TEST
+
+START_TEST(test_config_fingerprints)
+{
+	static const char *const good[] = {
+		"sha256:" FP_HEX, "SHA256:" FP_HEX, "sha256:" FP_PAIRS,
+	};
+	static const char *const bad[] = {
+		FP_HEX, "sha1:" FP_HEX, "sha-256:" FP_HEX, "sha256:",
+		"sha256: " FP_HEX, "sha256::" FP_HEX, "sha256:" FP_HEX "0",
+		"sha256:" FP_HEX ":", "sha256:g123456789abcdef0123456789abcdef"
+		    "0123456789abcdef0123456789abcdef",
+		"sha256:123456789abcdef0123456789abcdef"
+		    "0123456789abcdef0123456789abcdef",
+		/* separators: every pair or none */
+		"sha256:AB-CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"
+		    "ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89",
+		"sha256:ABCD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"
+		    "ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89",
+		"sha256:A:BCD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"
+		    "ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89",
+		"sha256:0123:4567:89ab:cdef:0123:4567:89ab:cdef:"
+		    "0123:4567:89ab:cdef:0123:4567:89ab:cdef",
+	};
+	struct config	*cfg;
+	char		 text[512], want[256];
+	size_t		 i;
+
+	for (i = 0; i < nitems(good); i++) {
+		snprintf(text, sizeof(text), "tls = { " TLS_OK "client_ca = \""
+		    READABLE "\";\n\tclient_fingerprints = [ \"%s\" ]; };\n"
+		    SINK_OUT, good[i]);
+		cfg = expect_load(text);
+		ck_assert_uint_eq(cfg->ntls_client_fingerprints, 1);
+		ck_assert_uint_eq(strlen(cfg->tls_client_fingerprints[0]), 71);
+		ck_assert(strncmp(cfg->tls_client_fingerprints[0], "sha256:",
+		    7) == 0);
+		config_free(cfg);
+	}
+	for (i = 0; i < nitems(bad); i++) {
+		snprintf(text, sizeof(text), "tls = { " TLS_OK "client_ca = \""
+		    READABLE "\";\n\tclient_fingerprints = [ \"%s\" ]; };\n"
+		    SINK_OUT, bad[i]);
+		snprintf(want, sizeof(want), "2: tls.client_fingerprints.[0]: "
+		    "want sha256: and 64 hex digits");
+		expect_error(text, want);
+	}
+}
+END_TEST
+
+/* An id of 128 bytes is the longest. */
+START_TEST(test_config_client_id_length)
+{
+	struct config	*cfg;
+	char		 id[130], text[512];
+
+	memset(id, 'i', 128);
+	id[128] = '\0';
+	snprintf(text, sizeof(text), "auth = { oauth2 = { key_file = \"k\";\n"
+	    "\tclients = ( { id = \"%s\"; secret = \"s\"; } ); }; };\n"
+	    SINK_OUT, id);
+	cfg = expect_load(text);
+	ck_assert_str_eq(cfg->oauth2_clients[0].id, id);
+	config_free(cfg);
+
+	snprintf(text, sizeof(text), "auth = { oauth2 = { key_file = \"k\";\n"
+	    "\tclients = ( { id = \"%si\"; secret = \"s\"; } ); }; };\n"
+	    SINK_OUT, id);
+	expect_error(text, "2: auth.oauth2.clients.[0].id: 129 bytes > 128");
+}
+END_TEST
+
+/* A file that is there but unreadable: only when not root. */
+START_TEST(test_config_tls_unreadable)
+{
+	char	 key[PATH_MAX], text[PATH_MAX + 256], want[PATH_MAX + 256];
+	char	 q[64];
+
+	snprintf(key, sizeof(key), "%s", fixture_write("server.key", "k\n"));
+	ck_assert_int_eq(chmod(key, 0), 0);
+	snprintf(text, sizeof(text), "tls = { cert = \"" READABLE "\";\n"
+	    "\tkey = \"%s\"; };\n" SINK_OUT, key);
+	if (getuid() == 0) {
+		/* root reads it anyway: access(2) says so too. */
+		config_free(expect_load(text));
+		return;
+	}
+	quoted(q, sizeof(q), key);
+	snprintf(want, sizeof(want), "2: tls.key: unable to read %s: "
+	    "Permission denied", q);
+	expect_error(text, want);
+}
+END_TEST
+
+/* Errors name the place of an inline secret, never the secret. */
+START_TEST(test_config_secrets_not_shown)
+{
+	static const char *const texts[] = {
+		"auth = { signature = { secrets = [ \"hunter2\", \"hunter2\",\n"
+		"\t\"hunter2\" ]; }; };\n" SINK_OUT,
+		"auth = { signature = {\n"
+		"\tsecrets = [ \"hunter2\", \"\" ]; }; };\n" SINK_OUT,
+		"auth = { basic = { username = \"u\"; password = \"hunter2\";\n"
+		"\tpassword_file = \"f\"; }; };\n" SINK_OUT,
+		"auth = { basic = { password = \"hunter2\"; }; };\n" SINK_OUT,
+		"auth = { oauth2 = { key_file = \"k\"; clients = (\n"
+		"\t{ id = \"a\"; secret = \"hunter2\"; secret_file = \"f\"; }\n"
+		"); }; };\n" SINK_OUT,
+		"auth = { oauth2 = { key_file = \"k\"; clients = (\n"
+		"\t{ id = \"a\"; secret = \"hunter2\"; },\n"
+		"\t{ id = \"a\"; secret = \"hunter2\"; } ); }; };\n" SINK_OUT,
+		"auth = { basic = { username = \"u\";\n"
+		"\tpassword = \"hunter2\"; };\n"
+		"\toauth2 = { key_file = \"k\"; clients = (\n"
+		"\t{ id = \"a\"; secret = \"hunter2\"; } ); }; };\n" SINK_OUT,
+	};
+	struct config	*cfg;
+	char		 path[PATH_MAX], err[512];
+	size_t		 i;
+
+	for (i = 0; i < nitems(texts); i++) {
+		err[0] = '\0';
+		cfg = load(texts[i], path, err, sizeof(err));
+		ck_assert_msg(cfg == NULL, "loaded:\n%s", texts[i]);
+		ck_assert_msg(err[0] != '\0', "no error:\n%s", texts[i]);
+		ck_assert_msg(strstr(err, "hunter2") == NULL, "err: %s", err);
+	}
+}
+END_TEST
+
 Suite *
 suite_config(void)
 {
@@ -1162,6 +1910,20 @@ suite_config(void)
 	tcase_add_test(tc, test_config_nul_byte);
 	tcase_add_test(tc, test_config_small_error_buffer);
 	tcase_add_test(tc, test_config_names);
+	tcase_add_test(tc, test_config_auth_tls);
+	tcase_add_test(tc, test_config_auth_variants);
+	tcase_add_loop_test(tc, test_config_auth_error, 0,
+	    nitems(auth_errors));
+	tcase_add_loop_test(tc, test_config_tls_error, 0,
+	    nitems(tls_errors));
+	tcase_add_loop_test(tc, test_config_auth_tls_type, 0,
+	    nitems(auth_tls_types));
+	tcase_add_test(tc, test_config_cidrs);
+	tcase_add_test(tc, test_config_grace_until);
+	tcase_add_test(tc, test_config_fingerprints);
+	tcase_add_test(tc, test_config_client_id_length);
+	tcase_add_test(tc, test_config_tls_unreadable);
+	tcase_add_test(tc, test_config_secrets_not_shown);
 	suite_add_tcase(s, tc);
 	return s;
 }
