@@ -117,7 +117,8 @@ struct config {
 	char			*tls_cert;		/* PEM file */
 	char			*tls_key;		/* PEM file */
 	char			*tls_client_ca;		/* PEM file, or NULL */
-	char			**tls_client_fingerprints; /* "sha256:hex" */
+	/* "sha256:" and 64 lower-case hex digits, however written */
+	char			**tls_client_fingerprints;
 	size_t			 ntls_client_fingerprints;
 
 	/* sinks: required, at least one, names unique */
