@@ -36,5 +36,6 @@ Suite	*suite_record(void);
 Suite	*suite_http(void);
 Suite	*suite_sink(void);
 Suite	*suite_dedup(void);
+Suite	*suite_auth(void);
 
 #endif
