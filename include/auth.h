@@ -68,6 +68,9 @@ void		 auth_client_address(const struct auth *,
  * Basic or bearer. */
 enum auth_verdict auth_check_headers(const struct auth *,
 		    const struct auth_request *, struct auth_failure *);
+/* The source address and client certificate parts of the above. */
+enum auth_verdict auth_check_source(const struct auth *,
+		    const struct auth_request *, struct auth_failure *);
 /* Step 3, over the raw body: the Sinch signature. */
 enum auth_verdict auth_check_signature(const struct auth *,
 		    const struct auth_request *, const char *body, size_t len,

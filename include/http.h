@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "auth.h"
 #include "config.h"
 #include "sink.h"
 
@@ -18,10 +19,12 @@ struct http;
 
 /*
  * Binds the configured address and starts serving with sinks (not
- * owned).  Returns NULL with a reason in err.
+ * owned).  Takes ownership of auth.  Returns NULL with a reason in err.
  */
 struct http	*http_start(const struct config *, struct sinks *,
-		    char *err, size_t errlen);
+		    struct auth *, char *err, size_t errlen);
+/* Swaps in new secrets (SIGHUP).  Takes ownership of auth. */
+void		 http_set_auth(struct http *, struct auth *);
 /* The port actually bound (useful with port 0). */
 int		 http_port(const struct http *);
 /*

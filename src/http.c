@@ -1,9 +1,10 @@
 /*
  * http.c - the listener and the life of one request.
  *
- * Refusals that need no body (404, 405, 413, 415, 503 while stopping) are
- * made from the headers alone.  The body is then collected into a bounded
- * buffer, decoded, turned into a record and handed to the sinks.  While
+ * Refusals that need no body (404, 405, 401/403 from authentication, 413,
+ * 415, 429, 503 while stopping) are made from the headers alone.  The body
+ * is then collected into a bounded buffer, its signature checked, decoded,
+ * turned into a record and handed to the sinks.  While
  * the sinks work (a file sink waits for its shared fdatasync) the request
  * is parked with MHD_suspend_connection, so a few threads serve many
  * connections; the sink's completion resumes it with its verdict.  This
@@ -16,6 +17,8 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -28,6 +31,7 @@
 
 #include <microhttpd.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "dedup.h"
 #include "http.h"
@@ -38,6 +42,10 @@
 #define HTTP_BACKLOG		1024
 #define HTTP_REASON_MAX		256
 #define HTTP_TYPE_MAX		48
+/* A token request is a short form. */
+#define HTTP_TOKEN_BODY_MAX	8192
+/* TLS 1.2 and 1.3 only. */
+#define HTTP_TLS_PRIORITIES	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 /*
  * libmicrohttpd cannot answer before a body is complete, so a chunked body
  * over the limit is read and dropped, to answer 413 at its end, up to
@@ -54,6 +62,11 @@ struct http {
 	int			 port;
 	char			 addr[INET6_ADDRSTRLEN + 2];
 	char			 instance[13];	/* request id prefix */
+	pthread_mutex_t		 auth_lock;
+	struct auth		*auth;		/* swapped on SIGHUP */
+	struct buf		 tls_cert;
+	struct buf		 tls_key;
+	struct buf		 tls_ca;
 	atomic_bool		 stopping;
 	atomic_uint		 in_flight;	/* requests of any kind */
 	atomic_uint		 callbacks;	/* POSTs to the callback path */
@@ -70,7 +83,11 @@ enum request_state {
 struct request {
 	struct http		*http;
 	struct MHD_Connection	*conn;
+	struct auth		*auth;		/* a reference, for its life */
+	struct auth_request	 areq;
 	enum request_state	 state;
+	bool			 is_token;	/* the OAuth 2.0 endpoint */
+	size_t			 max_body;
 	struct timespec		 received_at;	/* CLOCK_REALTIME */
 	struct timespec		 start;		/* CLOCK_MONOTONIC */
 	struct buf		 body;
@@ -78,6 +95,8 @@ struct request {
 	int			 status;
 	bool			 close;		/* ask the client to hang up */
 	bool			 counted;	/* in http.callbacks */
+	const char		*challenge;	/* WWW-Authenticate, or NULL */
+	struct buf		*json;		/* a JSON answer, or NULL */
 	char			 id[40];
 	char			 remote[INET6_ADDRSTRLEN];
 	char			 type[HTTP_TYPE_MAX];
@@ -153,12 +172,28 @@ request_answer(struct request *req)
 	enum MHD_Result		 ret;
 	char			 retry[16];
 
-	resp = MHD_create_response_from_buffer(strlen(req->reason),
-	    req->reason, MHD_RESPMEM_MUST_COPY);
+	if (req->json != NULL)
+		resp = MHD_create_response_from_buffer(req->json->len,
+		    req->json->data, MHD_RESPMEM_MUST_COPY);
+	else
+		resp = MHD_create_response_from_buffer(strlen(req->reason),
+		    req->reason, MHD_RESPMEM_MUST_COPY);
 	if (resp == NULL)
 		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-	    "text/plain; charset=utf-8");
+	if (req->json != NULL) {
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    "application/json");
+		/* RFC 6749 5.1: tokens must not be cached. */
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+		    "no-store");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_PRAGMA,
+		    "no-cache");
+	} else
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    "text/plain; charset=utf-8");
+	if (req->challenge != NULL)
+		MHD_add_response_header(resp,
+		    MHD_HTTP_HEADER_WWW_AUTHENTICATE, req->challenge);
 	MHD_add_response_header(resp, "X-Request-Id", req->id);
 	switch (req->status) {
 	case MHD_HTTP_METHOD_NOT_ALLOWED:
@@ -179,18 +214,28 @@ request_answer(struct request *req)
 	return ret;
 }
 
+/* Header values live as long as the connection's request. */
+static const char *
+header(struct MHD_Connection *conn, const char *name)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
 static struct request *
 request_new(struct http *h, struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo	*ci;
 	struct request			*req;
-	const struct sockaddr		*sa;
 
 	if ((req = calloc(1, sizeof(*req))) == NULL)
 		return NULL;
 	req->http = h;
 	req->conn = conn;
 	req->state = REQ_BODY;
+	req->max_body = h->cfg->max_body_bytes;
+	pthread_mutex_lock(&h->auth_lock);
+	req->auth = auth_ref(h->auth);
+	pthread_mutex_unlock(&h->auth_lock);
 	clock_gettime(CLOCK_REALTIME, &req->received_at);
 	clock_gettime(CLOCK_MONOTONIC, &req->start);
 	buf_init(&req->body);
@@ -199,16 +244,22 @@ request_new(struct http *h, struct MHD_Connection *conn)
 	req->type[0] = '-';
 	req->remote[0] = '-';
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci != NULL && (sa = ci->client_addr) != NULL) {
-		if (sa->sa_family == AF_INET)
-			inet_ntop(AF_INET,
-			    &((const struct sockaddr_in *)sa)->sin_addr,
-			    req->remote, sizeof(req->remote));
-		else if (sa->sa_family == AF_INET6)
-			inet_ntop(AF_INET6,
-			    &((const struct sockaddr_in6 *)sa)->sin6_addr,
-			    req->remote, sizeof(req->remote));
-	}
+	req->areq.peer = ci != NULL ? ci->client_addr : NULL;
+	req->areq.forwarded_for = header(conn, "X-Forwarded-For");
+	req->areq.authorization = header(conn, MHD_HTTP_HEADER_AUTHORIZATION);
+	req->areq.signature = header(conn, "x-sinch-webhook-signature");
+	req->areq.nonce = header(conn, "x-sinch-webhook-signature-nonce");
+	req->areq.timestamp = header(conn,
+	    "x-sinch-webhook-signature-timestamp");
+	req->areq.algorithm = header(conn,
+	    "x-sinch-webhook-signature-algorithm");
+	if (h->cfg->tls_cert != NULL &&
+	    (ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_GNUTLS_SESSION)) != NULL)
+		req->areq.tls_session = ci->tls_session;
+	if (req->areq.peer != NULL)
+		auth_client_address(req->auth, &req->areq, req->remote,
+		    sizeof(req->remote));
 	atomic_fetch_add(&h->in_flight, 1);
 	return req;
 }
@@ -221,24 +272,85 @@ request_free(struct request *req)
 	if (req->counted)
 		atomic_fetch_sub(&req->http->callbacks, 1);
 	atomic_fetch_sub(&req->http->in_flight, 1);
+	auth_unref(req->auth);
+	/* A token request's body holds a client secret. */
+	if (req->is_token && req->body.data != NULL)
+		explicit_bzero(req->body.data, req->body.cap);
 	buf_fini(&req->body);
+	buf_free(req->json);
 	free(req);
 }
 
 /*
+ * A failed authentication check: 401 or 403, or 503 during the grace
+ * window, so that Sinch keeps the callback while secrets are rotated.
+ */
+static void
+request_refuse(struct request *req, enum auth_verdict v,
+    const struct auth_failure *af)
+{
+	const struct config	*cfg = req->http->cfg;
+	const char		*reason = af->reason != NULL ? af->reason :
+				    "authentication failed";
+
+	if (cfg->has_grace && (long long)time(NULL) < cfg->grace_until) {
+		log_warnx("auth: id=%s remote=%s: %s (grace window, answered "
+		    "503)", req->id, req->remote, reason);
+		request_set(req, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "%s (grace window), retry later", reason);
+		return;
+	}
+	log_warnx("auth: id=%s remote=%s: %s", req->id, req->remote, reason);
+	req->challenge = af->challenge;
+	request_set(req, v == AUTH_FORBIDDEN ? MHD_HTTP_FORBIDDEN :
+	    MHD_HTTP_UNAUTHORIZED, "%s", reason);
+}
+
+/* 413 from Content-Length, before the body is read. */
+static bool
+request_check_length(struct request *req)
+{
+	const char		*cl;
+	unsigned long long	 declared;
+	char			*end;
+
+	cl = header(req->conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl == NULL)
+		return false;
+	errno = 0;
+	declared = strtoull(cl, &end, 10);
+	if (errno != 0 || end == cl || *end != '\0')
+		return false;
+	if (declared > req->max_body) {
+		req->close = true;
+		request_set(req, MHD_HTTP_CONTENT_TOO_LARGE,
+		    "body larger than %zu bytes", req->max_body);
+		return true;
+	}
+	if (buf_reserve(&req->body, (size_t)declared) == -1) {
+		request_set(req, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "out of memory, retry later");
+		return true;
+	}
+	return false;
+}
+
+/*
  * Step 1: what the headers alone decide.  Returns true when req has its
- * answer; authentication from headers belongs here too.
+ * answer.
  */
 static bool
 request_check_headers(struct request *req, const char *url,
     const char *method)
 {
 	struct http		*h = req->http;
-	const char		*ct, *cl;
-	unsigned long long	 declared;
-	char			*end;
+	struct auth_failure	 af = { NULL, NULL };
+	enum auth_verdict	 v;
+	const char		*ct;
 
-	if (strcmp(url, h->cfg->callback_path) != 0) {
+	req->is_token = auth_has_oauth2(req->auth) &&
+	    strcmp(url, h->cfg->oauth2_path) == 0;
+	if (!req->is_token && strcmp(url, h->cfg->callback_path) != 0) {
 		request_set(req, MHD_HTTP_NOT_FOUND, "not found");
 		return true;
 	}
@@ -253,6 +365,18 @@ request_check_headers(struct request *req, const char *url,
 		    "shutting down, retry later");
 		return true;
 	}
+	/* The token endpoint is where credentials are got, not shown. */
+	v = req->is_token ? auth_check_source(req->auth, &req->areq, &af) :
+	    auth_check_headers(req->auth, &req->areq, &af);
+	if (v != AUTH_OK) {
+		req->close = true;
+		request_refuse(req, v, &af);
+		return true;
+	}
+	if (req->is_token) {
+		req->max_body = HTTP_TOKEN_BODY_MAX;
+		return request_check_length(req);
+	}
 	/* Counted from here until freed, refused or not. */
 	req->counted = true;
 	if (atomic_fetch_add(&h->callbacks, 1) >=
@@ -262,34 +386,33 @@ request_check_headers(struct request *req, const char *url,
 		    "too many requests in flight, retry later");
 		return true;
 	}
-	ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_CONTENT_TYPE);
+	ct = header(req->conn, MHD_HTTP_HEADER_CONTENT_TYPE);
 	if (ct != NULL && !http_content_type_is_json(ct)) {
 		request_set(req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 		    "content type is not JSON (want application/json)");
 		return true;
 	}
-	cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl != NULL) {
-		errno = 0;
-		declared = strtoull(cl, &end, 10);
-		if (errno == 0 && end != cl && *end == '\0') {
-			if (declared > h->cfg->max_body_bytes) {
-				req->close = true;
-				request_set(req, MHD_HTTP_CONTENT_TOO_LARGE,
-				    "body larger than %zu bytes",
-				    h->cfg->max_body_bytes);
-				return true;
-			}
-			if (buf_reserve(&req->body, (size_t)declared) == -1) {
-				request_set(req, MHD_HTTP_SERVICE_UNAVAILABLE,
-				    "out of memory, retry later");
-				return true;
-			}
-		}
+	return request_check_length(req);
+}
+
+/* The OAuth 2.0 client-credentials endpoint: answered in JSON. */
+static void
+request_token(struct request *req)
+{
+	const char	*challenge = NULL;
+
+	if ((req->json = buf_new(256)) == NULL) {
+		request_set(req, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "out of memory, retry later");
+		return;
 	}
-	return false;
+	req->status = auth_token_endpoint(req->auth, req->areq.authorization,
+	    header(req->conn, MHD_HTTP_HEADER_CONTENT_TYPE),
+	    req->body.data != NULL ? req->body.data : "", req->body.len,
+	    req->json, &challenge);
+	req->challenge = challenge;
+	req->state = REQ_ANSWER;
+	snprintf(req->type, sizeof(req->type), "oauth2-token");
 }
 
 /* Runs in a sink's thread (or the caller's): the last required answer. */
@@ -318,14 +441,28 @@ request_done(void *arg, enum sink_verdict v, const char *failed)
 static bool
 request_process(struct request *req)
 {
-	struct http	*h = req->http;
-	struct report	*report;
-	struct buf	*line;
-	uint8_t		 digest[DEDUP_DIGEST_LEN];
-	char		 err[HTTP_REASON_MAX - 16];
+	struct http		*h = req->http;
+	struct report		*report;
+	struct buf		*line;
+	struct auth_failure	 af = { NULL, NULL };
+	enum auth_verdict	 v;
+	const char		*body = req->body.data != NULL ?
+				    req->body.data : "";
+	uint8_t			 digest[DEDUP_DIGEST_LEN];
+	char			 err[HTTP_REASON_MAX - 16];
 
-	report = report_decode(req->body.data != NULL ? req->body.data : "",
-	    req->body.len, err, sizeof(err));
+	if (req->is_token) {
+		request_token(req);
+		return true;
+	}
+	/* Step 3: the signature over the raw bytes, before anything else. */
+	v = auth_check_signature(req->auth, &req->areq, body, req->body.len,
+	    &af);
+	if (v != AUTH_OK) {
+		request_refuse(req, v, &af);
+		return true;
+	}
+	report = report_decode(body, req->body.len, err, sizeof(err));
 	if (report == NULL) {
 		request_set(req, MHD_HTTP_BAD_REQUEST, "%s", err);
 		return true;
@@ -333,14 +470,14 @@ request_process(struct request *req)
 	snprintf(req->type, sizeof(req->type), "%s", report->type);
 	if ((line = buf_new(req->body.len + 512)) == NULL ||
 	    record_encode(line, report, req->id, &req->received_at,
-	    req->body.data, req->body.len) == -1) {
+	    body, req->body.len) == -1) {
 		buf_free(line);
 		report_free(report);
 		request_set(req, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "out of memory, retry later");
 		return true;
 	}
-	dedup_digest(req->body.data, req->body.len, digest);
+	dedup_digest(body, req->body.len, digest);
 	req->state = REQ_PENDING;
 	MHD_suspend_connection(req->conn);
 	if (sinks_deliver(h->sinks, report, line, digest, req->id,
@@ -359,7 +496,7 @@ http_handle(void *cls, struct MHD_Connection *conn, const char *url,
 {
 	struct http	*h = cls;
 	struct request	*req = *req_cls;
-	size_t		 n = *upload_data_size, max = h->cfg->max_body_bytes;
+	size_t		 n = *upload_data_size, max;
 
 	(void)version;
 	if (req == NULL) {
@@ -370,6 +507,7 @@ http_handle(void *cls, struct MHD_Connection *conn, const char *url,
 			return request_answer(req);
 		return MHD_YES;
 	}
+	max = req->max_body;
 	switch (req->state) {
 	case REQ_BODY:
 		if (n == 0)
@@ -507,21 +645,77 @@ http_bind(struct http *h, char *err, size_t errlen)
 	return 0;
 }
 
-struct http *
-http_start(const struct config *cfg, struct sinks *sinks, char *err,
+/* Reads a PEM file whole; libmicrohttpd wants it in memory. */
+static int
+read_pem(const char *key, const char *path, struct buf *b, char *err,
     size_t errlen)
 {
-	struct http	*h;
-	unsigned char	 rnd[6];
-	unsigned int	 flags;
+	char	chunk[4096];
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: unable to open %s: %s", key, path,
+		    strerror(errno));
+		return -1;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		if (buf_append(b, chunk, (size_t)n) == -1) {
+			n = -1;
+			errno = ENOMEM;
+			break;
+		}
+	close(fd);
+	explicit_bzero(chunk, sizeof(chunk));
+	if (n == -1 || b->len == 0) {
+		snprintf(err, errlen, "%s: unable to read %s: %s", key, path,
+		    n == -1 ? strerror(errno) : "empty file");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+http_free(struct http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->fd != -1)
+		close(h->fd);
+	auth_unref(h->auth);
+	/* The key is a secret. */
+	if (h->tls_key.data != NULL)
+		explicit_bzero(h->tls_key.data, h->tls_key.cap);
+	buf_fini(&h->tls_key);
+	buf_fini(&h->tls_cert);
+	buf_fini(&h->tls_ca);
+	pthread_mutex_destroy(&h->auth_lock);
+	free(h);
+}
+
+struct http *
+http_start(const struct config *cfg, struct sinks *sinks, struct auth *auth,
+    char *err, size_t errlen)
+{
+	struct MHD_OptionItem	 opts[8];
+	struct http		*h;
+	unsigned char		 rnd[6];
+	unsigned int		 flags;
+	size_t			 n = 0;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
 		snprintf(err, errlen, "http: out of memory");
+		auth_unref(auth);
 		return NULL;
 	}
 	h->cfg = cfg;
 	h->sinks = sinks;
 	h->fd = -1;
+	h->auth = auth;
+	pthread_mutex_init(&h->auth_lock, NULL);
+	buf_init(&h->tls_cert);
+	buf_init(&h->tls_key);
+	buf_init(&h->tls_ca);
 	atomic_init(&h->stopping, false);
 	atomic_init(&h->in_flight, 0);
 	atomic_init(&h->callbacks, 0);
@@ -530,17 +724,36 @@ http_start(const struct config *cfg, struct sinks *sinks, char *err,
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
 		snprintf(err, errlen, "http: unable to get random bytes: %s",
 		    strerror(errno));
-		free(h);
-		return NULL;
+		goto fail;
 	}
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(h->instance + 2 * i, 3, "%02x", rnd[i]);
-	if (http_bind(h, err, errlen) == -1) {
-		free(h);
-		return NULL;
-	}
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	if (cfg->tls_cert != NULL) {
+		if (read_pem("tls.cert", cfg->tls_cert, &h->tls_cert, err,
+		    errlen) == -1 ||
+		    read_pem("tls.key", cfg->tls_key, &h->tls_key, err,
+		    errlen) == -1 ||
+		    (cfg->tls_client_ca != NULL && read_pem("tls.client_ca",
+		    cfg->tls_client_ca, &h->tls_ca, err, errlen) == -1))
+			goto fail;
+		flags |= MHD_USE_TLS;
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT,
+		    0, h->tls_cert.data };
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY,
+		    0, h->tls_key.data };
+		opts[n++] = (struct MHD_OptionItem){
+		    MHD_OPTION_HTTPS_PRIORITIES, 0,
+		    (void *)HTTP_TLS_PRIORITIES };
+		/* With a trust list, clients are asked for a certificate. */
+		if (cfg->tls_client_ca != NULL)
+			opts[n++] = (struct MHD_OptionItem){
+			    MHD_OPTION_HTTPS_MEM_TRUST, 0, h->tls_ca.data };
+	}
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	if (http_bind(h, err, errlen) == -1)
+		goto fail;
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, http_handle, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
 	    MHD_OPTION_LISTEN_SOCKET, h->fd,
@@ -549,16 +762,36 @@ http_start(const struct config *cfg, struct sinks *sinks, char *err,
 	    MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)cfg->connection_timeout_s,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
+	    MHD_OPTION_ARRAY, opts,
 	    MHD_OPTION_END);
 	if (h->mhd == NULL) {
 		snprintf(err, errlen, "http: unable to start the listener on "
-		    "%s:%d", h->addr, h->port);
-		close(h->fd);
-		free(h);
-		return NULL;
+		    "%s:%d%s", h->addr, h->port, cfg->tls_cert != NULL ?
+		    " (check tls.cert and tls.key)" : "");
+		goto fail;
 	}
+	if (cfg->tls_cert != NULL)
+		log_info("http: HTTPS only, TLS 1.2 and 1.3%s",
+		    cfg->tls_client_ca != NULL ?
+		    ", client certificates required" : "");
 	log_info("http: listening on %s:%d", h->addr, h->port);
 	return h;
+fail:
+	http_free(h);
+	return NULL;
+}
+
+void
+http_set_auth(struct http *h, struct auth *auth)
+{
+	struct auth	*old;
+
+	pthread_mutex_lock(&h->auth_lock);
+	old = h->auth;
+	h->auth = auth;
+	pthread_mutex_unlock(&h->auth_lock);
+	/* Requests still holding the old state finish with it. */
+	auth_unref(old);
 }
 
 int
@@ -600,7 +833,6 @@ http_stop(struct http *h)
 	if (h == NULL)
 		return;
 	MHD_stop_daemon(h->mhd);
-	if (h->fd != -1)
-		close(h->fd);
-	free(h);
+	h->fd = -1;		/* closed by the library if not by quiesce */
+	http_free(h);
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
@@ -63,6 +64,7 @@ main(int argc, char *argv[])
 	struct config	*cfg;
 	struct sinks	*sinks;
 	struct http	*http;
+	struct auth	*auth, *fresh;
 	sigset_t	 set;
 	char		 err[1024];
 	bool		 check_only = false, verbose = false;
@@ -100,8 +102,15 @@ main(int argc, char *argv[])
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
+	/* An unreadable secret is a configuration error, for -t too. */
+	if ((auth = auth_new(cfg, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s: %s\n", path, err);
+		config_free(cfg);
+		return 2;
+	}
 	if (check_only) {
 		fprintf(stderr, "%s: configuration OK\n", path);
+		auth_unref(auth);
 		config_free(cfg);
 		return 0;
 	}
@@ -118,7 +127,7 @@ main(int argc, char *argv[])
 
 	if ((sinks = sinks_open(cfg, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
-	if ((http = http_start(cfg, sinks, err, sizeof(err))) == NULL)
+	if ((http = http_start(cfg, sinks, auth, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	log_info("main: sinch-webhookd %s started", VERSION);
 
@@ -126,8 +135,15 @@ main(int argc, char *argv[])
 		if ((errno = sigwait(&set, &sig)) != 0)
 			fatal("main: sigwait");
 		if (sig == SIGHUP) {
-			log_info("main: SIGHUP, reopening files");
+			log_info("main: SIGHUP, reopening files and re-reading "
+			    "secrets");
 			sinks_reopen(sinks);
+			/* Built whole before it replaces the old one. */
+			if ((fresh = auth_new(cfg, err, sizeof(err))) == NULL)
+				log_warnx("main: keeping the old secrets: %s",
+				    err);
+			else
+				http_set_auth(http, fresh);
 			continue;
 		}
 		break;
