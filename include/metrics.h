@@ -1,0 +1,44 @@
+/*
+ * metrics.h - counters and histograms, and their Prometheus text.
+ *
+ * Every function may be called from any thread at any rate: counting is
+ * lock-free on the hot paths.  Label sets that come from the network
+ * (report types and statuses, which are open sets) are capped so a
+ * stranger cannot grow memory without bound.
+ */
+#ifndef METRICS_H
+#define METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "config.h"
+#include "sink.h"
+
+/* Once, before any other call; sink names come from cfg. */
+int	metrics_init(const struct config *, char *err, size_t errlen);
+void	metrics_fini(void);
+
+/* One answer given, by HTTP status code. */
+void	metrics_request(int status);
+/*
+ * One report decoded: its type, and its status for a recipient delivery
+ * report (NULL otherwise).
+ */
+void	metrics_report(const char *type, const char *status);
+/* Sink number sink finished a job with v after seconds. */
+void	metrics_sink(size_t sink, enum sink_verdict v, double seconds);
+/* Exec slots of sink number sink in use: +1 when taken, -1 when freed. */
+void	metrics_exec_slots(size_t sink, int delta);
+/* Sink number sink was not called: it already took these bytes. */
+void	metrics_dedup_skip(size_t sink);
+/* A request answered without any delivery: all required sinks had it. */
+void	metrics_dedup_hit(void);
+/* An authentication check failed; reason is auth.c's static text. */
+void	metrics_auth_failure(const char *reason, bool in_grace);
+
+/* Appends the Prometheus text exposition (format 0.0.4) to out. */
+int	metrics_render(struct buf *out);
+
+#endif
