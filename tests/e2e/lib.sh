@@ -739,3 +739,401 @@ make_bodies_load_config()
 		done
 	} >"$file"
 }
+
+# ---------------------------------------------------------------------------
+# Authentication and TLS (t_auth_*, t_tls).  Secrets, keys and certificates
+# are made at test time under $T; nothing is read from the shared vectors
+# but the signed vector itself, in place.
+
+# auth_config FILE AUTH [TLS [ADDRESS [SINKS]]]: write_config, then
+# `auth = { AUTH };` and `tls = { TLS };` when not empty, listening on
+# ADDRESS (default 127.0.0.1; "::1" for IPv6).
+auth_config()
+{
+	local file=$1 auth=$2 tls=${3:-} address=${4:-127.0.0.1}
+
+	write_config "$file" "${5:-}"
+	if [[ $address != 127.0.0.1 ]]; then
+		sed -i "s/address = \"127\\.0\\.0\\.1\";/address = \"$address\";/" \
+		    "$file"
+	fi
+	if [[ -n $auth ]]; then
+		printf 'auth = {\n%s\n};\n' "$auth" >>"$file"
+	fi
+	if [[ -n $tls ]]; then
+		printf 'tls = {\n%s\n};\n' "$tls" >>"$file"
+	fi
+	return 0
+}
+
+# use_base SCHEME HOST: BASE and URL for the running daemon's port with
+# another scheme or host ("https", "[::1]").
+use_base()
+{
+	BASE=$1://$2:$PORT
+	URL=$BASE/sinch/sms
+}
+
+# count_records [FILE]: lines in the record file (0 when it is missing).
+count_records()
+{
+	local f=${1:-$REPORTS}
+
+	[[ -f $f ]] || { echo 0; return 0; }
+	grep -a -c . "$f"
+}
+
+# forget_last_ok: the last 200 was a duplicate (no line of its own): its id
+# leaves $OK_IDS, so check_ids_match still applies.
+forget_last_ok()
+{
+	[[ -s $OK_IDS ]] && sed -i '$d' "$OK_IDS"
+	return 0
+}
+
+# refused CODE CHALLENGE-REGEX WHAT CURL-ARGS...: the request is answered
+# CODE with a one-line body, a WWW-Authenticate header matching
+# CHALLENGE-REGEX (none checked when it is "-") and an access line with
+# that status.
+refused()
+{
+	local code=$1 challenge=$2 what=$3
+
+	shift 3
+	if ! expect_status "$code" "$@"; then
+		note "  ($what)"
+		return 1
+	fi
+	if [[ $challenge != - ]]; then
+		expect_header WWW-Authenticate "$challenge" "$what ($code)"
+	fi
+	expect_one_line_body "$what ($code)"
+	if [[ -n $LAST_ID ]]; then
+		expect_access_line "$LAST_ID" "$code"
+	else
+		expect_log "access: .*status=$code( |$)" "$what ($code)"
+	fi
+	return 0
+}
+
+# raw_status_line_to HOST REQUEST: raw_status_line for another address
+# (bash's /dev/tcp accepts "::1").
+raw_status_line_to()
+{
+	local fd line=""
+
+	exec {fd}<>"/dev/tcp/$1/$PORT" || return 1
+	printf '%b' "$2" >&"$fd"
+	IFS= read -r -t 15 line <&"$fd"
+	exec {fd}>&-
+	printf '%s\n' "${line%$'\r'}"
+}
+
+# expect_early CODE HOST EXTRA-HEADERS WHAT: a POST announcing a 1000000
+# byte body that never comes is answered CODE at once (decided from the
+# headers, before the body is read).  EXTRA-HEADERS: "Name: value\r\n"...
+expect_early()
+{
+	local line
+
+	line=$(raw_status_line_to "$2" "POST /sinch/sms HTTP/1.1\r\nHost: e2e\r\nContent-Type: application/json\r\n$3Content-Length: 1000000\r\n\r\n")
+	[[ $line =~ ^HTTP/1\.[01]\ $1 ]] ||
+	    check_fail "$4: answer '$line' to headers announcing 1000000" \
+		"bytes, expected $1 before the body is read"
+}
+
+# basic_header USER PASSWORD: an Authorization header value (the password
+# may hold any byte but NUL, a newline included).
+basic_header()
+{
+	printf 'Basic %s' "$(printf '%s:%s' "$1" "$2" | base64 -w 0)"
+}
+
+# hmac_b64 KEY FILE: Base64(HMAC-SHA256(KEY, the bytes of FILE)).
+hmac_b64()
+{
+	if command -v openssl >/dev/null 2>&1; then
+		openssl dgst -sha256 -hmac "$1" -binary <"$2" | base64 -w 0
+	else
+		python3 -c 'import base64, hashlib, hmac, sys
+with open(sys.argv[2], "rb") as f:
+    msg = f.read()
+mac = hmac.new(sys.argv[1].encode(), msg, hashlib.sha256).digest()
+print(base64.b64encode(mac).decode(), end="")' "$1" "$2"
+	fi
+}
+
+# sig_sign SECRET BODY-FILE NONCE TIMESTAMP: the Sinch signature,
+# Base64(HMAC-SHA256(SECRET, body + "." + nonce + "." + timestamp)).
+sig_sign()
+{
+	{ cat "$2"; printf '.%s.%s' "$3" "$4"; } >"$T/sig.msg"
+	hmac_b64 "$1" "$T/sig.msg"
+}
+
+# sig_nonce: a nonce never used before (it runs in $(...), so no counter:
+# nanoseconds and randomness).
+sig_nonce()
+{
+	printf '01E2E%s%05d%05d' "$(date +%s%N)" "$RANDOM" "$RANDOM"
+}
+
+# sig_headers SIGNATURE NONCE TIMESTAMP [ALGORITHM]: prints the curl
+# arguments (one a line) for the four headers; an empty value leaves its
+# header out; ALGORITHM defaults to HmacSHA256 ("-" leaves it out).
+sig_headers()
+{
+	local alg=${4:-HmacSHA256}
+
+	[[ -n $1 ]] && printf -- '-H\nx-sinch-webhook-signature: %s\n' "$1"
+	[[ -n $2 ]] && printf -- '-H\nx-sinch-webhook-signature-nonce: %s\n' "$2"
+	[[ -n $3 ]] &&
+	    printf -- '-H\nx-sinch-webhook-signature-timestamp: %s\n' "$3"
+	[[ $alg != - ]] &&
+	    printf -- '-H\nx-sinch-webhook-signature-algorithm: %s\n' "$alg"
+	return 0
+}
+
+# check_no_secrets SECRET...: no secret occurs in anything the daemons
+# wrote (stderr, stdout, *.jsonl record files) or in the -t outputs kept
+# as $T/*.err and $T/*.out.
+check_no_secrets()
+{
+	local s f
+
+	for s in "$@"; do
+		[[ -n $s ]] || continue
+		for f in "$T"/daemon*.stderr "$T"/daemon*.stdout "$T"/*.jsonl \
+		    "$T"/*.err "$T"/*.out; do
+			[[ -f $f ]] || continue
+			if grep -a -q -F -- "$s" "$f"; then
+				check_fail "a secret (${s:0:3}..., ${#s} chars) is" \
+				    "in $(basename "$f"): $(grep -a -m 1 -F -- "$s" "$f" |
+				    head -c 200)"
+			fi
+		done
+	done
+}
+
+# daemon_aside: the running daemon keeps running but is forgotten, so that
+# start_daemon can start another one.  Sets ASIDE_PID, ASIDE_URL,
+# ASIDE_BASE, ASIDE_STDERR; the exit trap stops it (with the loads).
+# shellcheck disable=SC2034  # used by the scenarios
+daemon_aside()
+{
+	ASIDE_PID=$DAEMON_PID
+	ASIDE_URL=$URL
+	ASIDE_BASE=$BASE
+	ASIDE_STDERR=$DAEMON_STDERR
+	LOAD_PIDS+=("$ASIDE_PID")
+	DAEMON_PID=""
+}
+
+# stop_aside: SIGTERM to the daemon set aside; it exits 0 within a bound.
+stop_aside()
+{
+	[[ -n ${ASIDE_PID:-} ]] || return 0
+	kill -TERM "$ASIDE_PID" 2>/dev/null
+	if ! wait_pid_exit "$ASIDE_PID" "$STOP_TIMEOUT"; then
+		check_fail "the daemon set aside did not exit (killed)"
+	elif ((WAIT_RC != 0)); then
+		check_fail "the daemon set aside exited with status $WAIT_RC"
+	fi
+	ASIDE_PID=""
+}
+
+# Certificates -----------------------------------------------------------
+#
+# tls_ca DIR NAME and tls_cert DIR NAME CA server|client: ECDSA P-256 keys
+# and certificates valid for two days, made with certtool (GnuTLS) or, when
+# it is missing, openssl.  Files: DIR/NAME.key, DIR/NAME.pem.  A server
+# certificate names localhost, 127.0.0.1 and ::1.
+
+# Which tool makes certificates: certtool, openssl, or "" (none).
+tls_tool()
+{
+	if command -v certtool >/dev/null 2>&1; then
+		echo certtool
+	elif command -v openssl >/dev/null 2>&1; then
+		echo openssl
+	fi
+}
+
+_e2e_certtool_key()
+{
+	certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 \
+	    --no-text --outfile "$1" >/dev/null 2>&1
+}
+
+tls_ca()
+{
+	local dir=$1 name=$2
+
+	mkdir -p "$dir"
+	case $(tls_tool) in
+	certtool)
+		printf 'cn = "e2e %s"\nca\ncert_signing_key\ncrl_signing_key\nexpiration_days = 2\n' \
+		    "$name" >"$dir/$name.tmpl"
+		_e2e_certtool_key "$dir/$name.key" &&
+		    certtool --generate-self-signed --no-text \
+			--load-privkey "$dir/$name.key" \
+			--template "$dir/$name.tmpl" \
+			--outfile "$dir/$name.pem" >/dev/null 2>&1
+		;;
+	openssl)
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		    -nodes -days 2 -subj "/CN=e2e $name" \
+		    -addext basicConstraints=critical,CA:TRUE \
+		    -addext keyUsage=critical,keyCertSign,cRLSign \
+		    -keyout "$dir/$name.key" -out "$dir/$name.pem" \
+		    >/dev/null 2>&1
+		;;
+	*)
+		return 1
+		;;
+	esac
+	[[ -s $dir/$name.pem ]] || fail "tls_ca: unable to make CA $name"
+}
+
+tls_cert()
+{
+	local dir=$1 name=$2 ca=$3 kind=$4
+
+	case $(tls_tool) in
+	certtool)
+		{
+			printf 'cn = "%s"\nserial = %d\n' "$name" \
+			    "$((RANDOM * 32768 + RANDOM + 1))"
+			if [[ $kind == server ]]; then
+				printf 'dns_name = "localhost"\nip_address = "127.0.0.1"\nip_address = "::1"\ntls_www_server\n'
+			else
+				printf 'tls_www_client\n'
+			fi
+			printf 'signing_key\nencryption_key\nexpiration_days = 2\n'
+		} >"$dir/$name.tmpl"
+		_e2e_certtool_key "$dir/$name.key" &&
+		    certtool --generate-certificate --no-text \
+			--load-privkey "$dir/$name.key" \
+			--load-ca-certificate "$dir/$ca.pem" \
+			--load-ca-privkey "$dir/$ca.key" \
+			--template "$dir/$name.tmpl" \
+			--outfile "$dir/$name.pem" >/dev/null 2>&1
+		;;
+	openssl)
+		if [[ $kind == server ]]; then
+			printf 'subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1\nextendedKeyUsage = serverAuth\n'
+		else
+			printf 'extendedKeyUsage = clientAuth\n'
+		fi >"$dir/$name.ext"
+		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		    -nodes -subj "/CN=$name" -keyout "$dir/$name.key" \
+		    -out "$dir/$name.csr" >/dev/null 2>&1 &&
+		    openssl x509 -req -in "$dir/$name.csr" -days 2 \
+			-CA "$dir/$ca.pem" -CAkey "$dir/$ca.key" \
+			-CAcreateserial -extfile "$dir/$name.ext" \
+			-out "$dir/$name.pem" >/dev/null 2>&1
+		;;
+	*)
+		return 1
+		;;
+	esac
+	[[ -s $dir/$name.pem ]] || fail "tls_cert: unable to make $name"
+}
+
+# cert_sha256 PEM-FILE: the SHA-256 of the certificate's DER bytes, as 64
+# lowercase hex digits.
+cert_sha256()
+{
+	sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' \
+	    "$1" | sed '/-----/d' | base64 -d | sha256sum | cut -c 1-64
+}
+
+# b64_flip_at STRING POS: STRING with the character at POS replaced by
+# the Base64 (or Base64url) digit that differs from it in the lowest bit
+# only ('+' and '/', '-' and '_' swap); any other character becomes 'A'
+# ('B' for an 'A').  Flipping the last digit of an unpadded or padded
+# encoding touches its spare bits: a decoder that ignores them accepts
+# the result.
+b64_flip_at()
+{
+	local s=$1 i=$2 c=${1:$2:1} r p
+	local a='ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+
+	case $c in
+	+) r=/ ;;
+	/) r=+ ;;
+	-) r=_ ;;
+	_) r=- ;;
+	*)
+		p=${a%%"$c"*}
+		if [[ -z $c || $p == "$a" ]]; then
+			r=A
+			[[ $c == A ]] && r=B
+		else
+			r=${a:$((${#p} ^ 1)):1}
+		fi
+		;;
+	esac
+	printf '%s%s%s' "${s:0:i}" "$r" "${s:i+1}"
+}
+
+# start_daemon_tls [CONF [ARGS...]]: start_daemon for an HTTPS listener,
+# whose line reads "http: listening on ADDRESS:PORT (https)" (the tag in
+# parentheses is optional here).  Sets BASE and URL to
+# https://127.0.0.1:PORT.
+_e2e_tls_listening_or_dead()
+{
+	local line re='http: listening on .*:[0-9]+( \([a-z]+\))?[[:space:]]*$'
+
+	line=$(grep -a -m1 -E "$re" "$DAEMON_STDERR" 2>/dev/null)
+	if [[ -n $line ]]; then
+		PORT=$(sed -E 's/.*:([0-9]+)( \([a-z]+\))?[[:space:]]*$/\1/' <<<"$line")
+		return 0
+	fi
+	! pid_running "$DAEMON_PID"
+}
+
+start_daemon_tls()
+{
+	local conf=${1:-$T/webhookd.conf} rc
+
+	shift || true
+	[[ -x $BIN ]] || fail "binary $BIN not found or not executable"
+	[[ -z $DAEMON_PID ]] || fail "start_daemon_tls: a daemon is already running"
+	DAEMON_N=$((DAEMON_N + 1))
+	DAEMON_STDERR=$T/daemon$DAEMON_N.stderr
+	DAEMON_STDOUT=$T/daemon$DAEMON_N.stdout
+	OK_IDS=$T/ok_ids.$DAEMON_N
+	: >"$OK_IDS"
+	PORT=""
+	"$BIN" -c "$conf" "$@" >"$DAEMON_STDOUT" 2>"$DAEMON_STDERR" &
+	DAEMON_PID=$!
+	wait_for "$START_TIMEOUT" _e2e_tls_listening_or_dead ||
+	    fail "daemon: no 'http: listening on' line within" \
+		"${START_TIMEOUT}s: $(tail -n 5 "$DAEMON_STDERR")"
+	if [[ -z $PORT ]]; then
+		wait "$DAEMON_PID" 2>/dev/null
+		rc=$?
+		DAEMON_PID=""
+		fail "daemon exited with status $rc before listening:" \
+		    "$(tail -n 5 "$DAEMON_STDERR")"
+	fi
+	use_base https 127.0.0.1
+}
+
+# check_one_access_line_each: in every daemon's stderr so far, no request
+# id has more than one access line.
+check_one_access_line_each()
+{
+	local f dups
+
+	for f in "$T"/daemon*.stderr; do
+		[[ -f $f ]] || continue
+		dups=$(grep -a -o -E 'access: id=[^ ]+ ' "$f" | sort | uniq -d |
+		    head -n 3 | tr '\n' ' ')
+		[[ -z $dups ]] ||
+		    check_fail "$(basename "$f"): more than one access line" \
+			"for $dups"
+	done
+	return 0
+}
