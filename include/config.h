@@ -81,6 +81,16 @@ struct config {
 
 	/* log */
 	enum log_level		 log_level;		/* info */
+	/* Phone numbers masked in log lines; records are unchanged. */
+	bool			 log_mask_numbers;	/* false */
+
+	/*
+	 * metrics: when the group is there, /healthz, /readyz and /metrics
+	 * are served on a listener of their own, and not on the main one.
+	 */
+	bool			 has_metrics_listener;
+	char			*metrics_address;	/* "127.0.0.1" */
+	int			 metrics_port;	/* 9102, 0..65535; 0: any */
 
 	/*
 	 * auth: every configured check must pass; none is on by default.

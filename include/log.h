@@ -12,6 +12,10 @@
 
 void	log_init(enum log_level);
 bool	log_enabled(enum log_level);
+/* Masks what looks like a phone number in every message from now on. */
+void	log_mask_numbers(bool);
+/* Masks phone numbers in s in place: all but the last 2 digits. */
+void	log_mask(char *s);
 
 /* log_warn() and fatal() append ": <strerror(errno)>". */
 void	log_warn(const char *, ...)

@@ -44,12 +44,15 @@ struct sink_ops {
 	 */
 	void		(*drain)(struct sink *);
 	void		(*close)(struct sink *);
+	/* False while the sink cannot take reports (NULL: always true). */
+	bool		(*healthy)(struct sink *);
 };
 
 struct sink {
 	const struct sink_config	*cfg;	/* not owned */
 	const struct sink_ops		*ops;
 	void				*impl;
+	size_t				 index;	/* in the configuration */
 };
 
 /* One report on its way through one sink. */
@@ -91,6 +94,8 @@ int		 sinks_deliver(struct sinks *, struct report *, struct buf *,
 bool		 sink_matches(const struct sink_config *,
 		    const struct report *);
 void		 sinks_reopen(struct sinks *);
+/* Every required sink can take reports now (for /readyz). */
+bool		 sinks_ready(struct sinks *, const char **failing);
 void		 sinks_drain(struct sinks *);
 /* Saves the dedup state file, if one is configured.  Returns 0 or -1. */
 int		 sinks_save(struct sinks *, char *err, size_t errlen);

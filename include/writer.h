@@ -30,6 +30,8 @@ void		 writer_submit(struct writer *, struct sink_job *);
 void		 writer_reopen(struct writer *);
 /* Writes what is queued, answers it, and stops the thread. */
 void		 writer_drain(struct writer *);
+/* False while the last write or sync failed. */
+bool		 writer_healthy(struct writer *);
 void		 writer_close(struct writer *);
 
 #endif

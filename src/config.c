@@ -15,8 +15,9 @@
  * missing or non-executable program before the daemon starts.
  *
  * Authentication and TLS are groups whose presence turns a check on
- * (config_groups[]); what one key says about another, such as cert and
- * key going together, is checked after the walk.  The TLS files are
+ * (config_groups[]), as metrics turns on a listener of its own; what one
+ * key says about another, such as cert and key going together, is
+ * checked after the walk.  The TLS files are
  * checked for readability so that -t finds a typo, but files of secrets
  * are only named: auth.c reads them, relative to $CREDENTIALS_DIRECTORY.
  * A secret written inline is a row marked secret: it is never quoted in an
@@ -278,6 +279,8 @@ static const struct config_int config_ints[] = {
 	    0,		604800,		0 },
 	{ "auth.oauth2.token_ttl_s",	CFG_INT(oauth2_token_ttl_s),
 	    60,		86400,		3600 },
+	{ "metrics.port",		CFG_INT(metrics_port),
+	    0,		65535,		9102 },
 };
 
 static const struct config_str config_strs[] = {
@@ -307,6 +310,13 @@ static const struct config_str config_strs[] = {
 	    NULL,		false,	false,	check_readable },
 	{ "tls.client_ca",	CFG_OFF(tls_client_ca),
 	    NULL,		false,	false,	check_readable },
+	{ "metrics.address",	CFG_OFF(metrics_address),
+	    "127.0.0.1",	false,	false,	check_address },
+};
+
+static const struct config_bool config_bools[] = {
+	/* key			field				default */
+	{ "log.mask_numbers",	CFG_OFF(log_mask_numbers),	false },
 };
 
 static const struct config_enum config_enums[] = {
@@ -363,11 +373,13 @@ static const struct config_group config_groups[] = {
 	{ "auth.signature",	CFG_OFF(has_signature) },
 	{ "auth.basic",		CFG_OFF(has_basic) },
 	{ "auth.oauth2",	CFG_OFF(has_oauth2) },
+	{ "metrics",		CFG_OFF(has_metrics_listener) },
 };
 
 static const struct config_schema config_schema = {
 	.ints = config_ints,	.nints = nitems(config_ints),
 	.strs = config_strs,	.nstrs = nitems(config_strs),
+	.bools = config_bools,	.nbools = nitems(config_bools),
 	.enums = config_enums,	.nenums = nitems(config_enums),
 	.lists = config_lists,	.nlists = nitems(config_lists),
 	.strvs = config_strvs,	.nstrvs = nitems(config_strvs),
@@ -1842,6 +1854,61 @@ check_tls(struct config_ctx *ctx, const config_setting_t *root,
 	return 0;
 }
 
+/* A numeric address listening on every interface: "0.0.0.0", "::". */
+static bool
+is_wildcard(const char *s)
+{
+	unsigned char	 addr[sizeof(struct in6_addr)];
+	size_t		 i, n;
+
+	if (inet_pton(AF_INET, s, addr) == 1)
+		n = sizeof(struct in_addr);
+	else if (inet_pton(AF_INET6, s, addr) == 1)
+		n = sizeof(struct in6_addr);
+	else
+		return false;
+	for (i = 0; i < n; i++)
+		if (addr[i] != 0)
+			return false;
+	return true;
+}
+
+/* Whether two numeric addresses (checked already) are the same one. */
+static bool
+same_address(const char *a, const char *b)
+{
+	unsigned char	 x[sizeof(struct in6_addr)];
+	unsigned char	 y[sizeof(struct in6_addr)];
+
+	if (inet_pton(AF_INET, a, x) == 1)
+		return inet_pton(AF_INET, b, y) == 1 &&
+		    memcmp(x, y, sizeof(struct in_addr)) == 0;
+	return inet_pton(AF_INET6, a, x) == 1 &&
+	    inet_pton(AF_INET6, b, y) == 1 &&
+	    memcmp(x, y, sizeof(struct in6_addr)) == 0;
+}
+
+/*
+ * The metrics listener cannot share the callback listener's port on an
+ * address they both cover: the second bind would fail at start, so -t
+ * says so first.  Port 0 is the kernel's choice, always free.
+ */
+static int
+check_metrics(struct config_ctx *ctx, const config_setting_t *root,
+    const struct config *cfg)
+{
+	if (!cfg->has_metrics_listener || cfg->metrics_port == 0 ||
+	    cfg->metrics_port != cfg->port)
+		return 0;
+	if (!same_address(cfg->metrics_address, cfg->address) &&
+	    !is_wildcard(cfg->metrics_address) && !is_wildcard(cfg->address))
+		return 0;
+	fail(ctx, place(root, "metrics.port"), "metrics.port",
+	    "%d is listen.port too, on an address both cover",
+	    cfg->metrics_port);
+	return -1;
+}
+
 static int
 read_text(struct config_ctx *ctx, const char *path, struct buf *b)
 {
@@ -2022,7 +2089,8 @@ config_load(const char *path, char *err, size_t errlen)
 	if (walk_group(&ctx, &sp, config_root_setting(&cf), "") == -1 ||
 	    check_required(&ctx, &sp, config_root_setting(&cf)) == -1 ||
 	    check_auth(&ctx, config_root_setting(&cf), cfg) == -1 ||
-	    check_tls(&ctx, config_root_setting(&cf), cfg) == -1)
+	    check_tls(&ctx, config_root_setting(&cf), cfg) == -1 ||
+	    check_metrics(&ctx, config_root_setting(&cf), cfg) == -1)
 		goto done;
 	ok = 1;
 done:

@@ -30,12 +30,14 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <systemd/sd-daemon.h>
 
 #include "auth.h"
 #include "buf.h"
 #include "dedup.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "record.h"
 #include "report.h"
 
@@ -61,6 +63,10 @@ struct http {
 	int			 fd;		/* listening socket */
 	int			 port;
 	char			 addr[INET6_ADDRSTRLEN + 2];
+	struct MHD_Daemon	*ops_mhd;	/* the metrics listener */
+	int			 ops_fd;
+	int			 ops_port;
+	char			 ops_addr[INET6_ADDRSTRLEN + 2];
 	char			 instance[13];	/* request id prefix */
 	pthread_mutex_t		 auth_lock;
 	struct auth		*auth;		/* swapped on SIGHUP */
@@ -293,6 +299,8 @@ request_refuse(struct request *req, enum auth_verdict v,
 	const char		*reason = af->reason != NULL ? af->reason :
 				    "authentication failed";
 
+	metrics_auth_failure(reason, cfg->has_grace &&
+	    (long long)time(NULL) < cfg->grace_until);
 	if (cfg->has_grace && (long long)time(NULL) < cfg->grace_until) {
 		log_warnx("auth: id=%s remote=%s: %s (grace window, answered "
 		    "503)", req->id, req->remote, reason);
@@ -468,6 +476,8 @@ request_process(struct request *req)
 		return true;
 	}
 	snprintf(req->type, sizeof(req->type), "%s", report->type);
+	metrics_report(report->type, report->kind == REPORT_RECIPIENT ?
+	    report->status : NULL);
 	if ((line = buf_new(req->body.len + 512)) == NULL ||
 	    record_encode(line, report, req->id, &req->received_at,
 	    body, req->body.len) == -1) {
@@ -489,6 +499,92 @@ request_process(struct request *req)
 	return false;
 }
 
+static bool
+is_ops_path(const char *url)
+{
+	return strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0 ||
+	    strcmp(url, "/metrics") == 0;
+}
+
+static enum MHD_Result
+ops_reply(struct MHD_Connection *conn, unsigned int status, const char *type,
+    const char *body, size_t len)
+{
+	struct MHD_Response	*resp;
+	enum MHD_Result		 ret;
+
+	resp = MHD_create_response_from_buffer(len, (void *)body,
+	    MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+	    "no-store");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET");
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* /healthz, /readyz and /metrics, for operators and load balancers. */
+static enum MHD_Result
+http_ops(struct http *h, struct MHD_Connection *conn, const char *url,
+    const char *method)
+{
+	static const char	 text[] = "text/plain; charset=utf-8";
+	const char		*failing = NULL;
+	struct buf		 b;
+	char			 msg[128];
+	enum MHD_Result		 ret;
+	int			 n;
+
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return ops_reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, text,
+		    "method not allowed\n", 19);
+	if (strcmp(url, "/healthz") == 0)
+		return ops_reply(conn, MHD_HTTP_OK, text, "ok\n", 3);
+	if (strcmp(url, "/readyz") == 0) {
+		if (atomic_load(&h->stopping))
+			return ops_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+			    text, "stopping\n", 9);
+		if (!sinks_ready(h->sinks, &failing)) {
+			n = snprintf(msg, sizeof(msg), "sink %s failing\n",
+			    failing);
+			return ops_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+			    text, msg, (size_t)n);
+		}
+		return ops_reply(conn, MHD_HTTP_OK, text, "ready\n", 6);
+	}
+	if (strcmp(url, "/metrics") == 0) {
+		buf_init(&b);
+		if (metrics_render(&b) == -1) {
+			buf_fini(&b);
+			return ops_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+			    text, "out of memory\n", 14);
+		}
+		ret = ops_reply(conn, MHD_HTTP_OK,
+		    "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
+		buf_fini(&b);
+		return ret;
+	}
+	return ops_reply(conn, MHD_HTTP_NOT_FOUND, text, "not found\n", 10);
+}
+
+static enum MHD_Result
+http_ops_handle(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **req_cls)
+{
+	(void)version;
+	(void)upload_data;
+	(void)req_cls;
+	/* Nothing here wants a body: answer at once, unread. */
+	(void)upload_data_size;
+	return http_ops(cls, conn, url, method);
+}
+
 static enum MHD_Result
 http_handle(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -500,6 +596,8 @@ http_handle(void *cls, struct MHD_Connection *conn, const char *url,
 
 	(void)version;
 	if (req == NULL) {
+		if (!h->cfg->has_metrics_listener && is_ops_path(url))
+			return http_ops(h, conn, url, method);
 		if ((req = request_new(h, conn)) == NULL)
 			return MHD_NO;
 		*req_cls = req;
@@ -565,6 +663,8 @@ http_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	if (req == NULL)
 		return;
 	*req_cls = NULL;
+	if (req->state == REQ_ANSWER)
+		metrics_request(req->status);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (now.tv_sec - req->start.tv_sec) * 1000LL +
 	    (now.tv_nsec - req->start.tv_nsec) / 1000000;
@@ -599,49 +699,123 @@ http_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_info("http: %s", msg);
 }
 
+/* Names a bound socket "addr:port" ("[v6]:port") for log lines. */
 static int
-http_bind(struct http *h, char *err, size_t errlen)
+socket_name(int fd, char *name, size_t namelen, int *port)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	char			 a[INET6_ADDRSTRLEN];
+	const void		*ap;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
+		return -1;
+	if (ss.ss_family == AF_INET) {
+		ap = &((struct sockaddr_in *)&ss)->sin_addr;
+		*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		ap = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		*port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	} else {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	inet_ntop(ss.ss_family, ap, a, sizeof(a));
+	snprintf(name, namelen, ss.ss_family == AF_INET6 ? "[%s]" : "%s", a);
+	return 0;
+}
+
+/* Binds and listens on address and port; returns the socket or -1. */
+static int
+listen_on(const char *key, const char *address, int port, char *err,
+    size_t errlen)
 {
 	struct sockaddr_storage	 ss;
 	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t		 sslen;
-	int			 on = 1;
+	int			 fd, on = 1;
 
 	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, h->cfg->address, &sin->sin_addr) == 1) {
+	if (inet_pton(AF_INET, address, &sin->sin_addr) == 1) {
 		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)h->cfg->port);
+		sin->sin_port = htons((uint16_t)port);
 		sslen = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, h->cfg->address, &sin6->sin6_addr) ==
-	    1) {
+	} else if (inet_pton(AF_INET6, address, &sin6->sin6_addr) == 1) {
 		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)h->cfg->port);
+		sin6->sin6_port = htons((uint16_t)port);
 		sslen = sizeof(*sin6);
 	} else {
-		snprintf(err, errlen, "http: %s: not an IP address",
-		    h->cfg->address);
+		snprintf(err, errlen, "%s: %s: not an IP address", key,
+		    address);
 		return -1;
 	}
-	h->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (h->fd == -1 ||
-	    setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ==
-	    -1 ||
-	    bind(h->fd, (struct sockaddr *)&ss, sslen) == -1 ||
-	    listen(h->fd, HTTP_BACKLOG) == -1 ||
-	    getsockname(h->fd, (struct sockaddr *)&ss, &sslen) == -1) {
-		snprintf(err, errlen, "http: unable to listen on %s port %d: "
-		    "%s", h->cfg->address, h->cfg->port, strerror(errno));
-		if (h->fd != -1)
-			close(h->fd);
-		h->fd = -1;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    bind(fd, (struct sockaddr *)&ss, sslen) == -1 ||
+	    listen(fd, HTTP_BACKLOG) == -1) {
+		snprintf(err, errlen, "%s: unable to listen on %s port %d: "
+		    "%s", key, address, port, strerror(errno));
+		if (fd != -1)
+			close(fd);
 		return -1;
 	}
-	h->port = ntohs(ss.ss_family == AF_INET ? sin->sin_port :
-	    sin6->sin6_port);
-	snprintf(h->addr, sizeof(h->addr), ss.ss_family == AF_INET6 ?
-	    "[%s]" : "%s", h->cfg->address);
+	return fd;
+}
+
+/*
+ * A socket passed by systemd (socket activation), so that connections
+ * wait in its queue while the daemon restarts.  The first is for
+ * callbacks, a second one, if any, for the metrics listener.
+ */
+static int
+activated_socket(int n, char *err, size_t errlen)
+{
+	int	fd = SD_LISTEN_FDS_START + n;
+
+	if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
+		snprintf(err, errlen, "http: passed descriptor %d is not a "
+		    "listening stream socket", fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	return fd;
+}
+
+static int
+http_bind(struct http *h, char *err, size_t errlen)
+{
+	int	nfds = sd_listen_fds(1);
+
+	if (nfds > 0) {
+		if ((h->fd = activated_socket(0, err, errlen)) == -1)
+			return -1;
+		log_info("http: using the listening socket passed by systemd");
+	} else if ((h->fd = listen_on("listen", h->cfg->address,
+	    h->cfg->port, err, errlen)) == -1)
+		return -1;
+	if (h->cfg->has_metrics_listener) {
+		if (nfds > 1)
+			h->ops_fd = activated_socket(1, err, errlen);
+		else
+			h->ops_fd = listen_on("metrics", h->cfg->metrics_address,
+			    h->cfg->metrics_port, err, errlen);
+		if (h->ops_fd == -1)
+			return -1;
+		if (socket_name(h->ops_fd, h->ops_addr, sizeof(h->ops_addr),
+		    &h->ops_port) == -1) {
+			snprintf(err, errlen, "metrics: getsockname: %s",
+			    strerror(errno));
+			return -1;
+		}
+	}
+	if (socket_name(h->fd, h->addr, sizeof(h->addr), &h->port) == -1) {
+		snprintf(err, errlen, "http: getsockname: %s", strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -682,6 +856,8 @@ http_free(struct http *h)
 		return;
 	if (h->fd != -1)
 		close(h->fd);
+	if (h->ops_fd != -1)
+		close(h->ops_fd);
 	auth_unref(h->auth);
 	/* The key is a secret. */
 	if (h->tls_key.data != NULL)
@@ -711,6 +887,7 @@ http_start(const struct config *cfg, struct sinks *sinks, struct auth *auth,
 	h->cfg = cfg;
 	h->sinks = sinks;
 	h->fd = -1;
+	h->ops_fd = -1;
 	h->auth = auth;
 	pthread_mutex_init(&h->auth_lock, NULL);
 	buf_init(&h->tls_cert);
@@ -769,6 +946,26 @@ http_start(const struct config *cfg, struct sinks *sinks, struct auth *auth,
 		    "%s:%d%s", h->addr, h->port, cfg->tls_cert != NULL ?
 		    " (check tls.cert and tls.key)" : "");
 		goto fail;
+	}
+	if (h->ops_fd != -1) {
+		h->ops_mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+		    MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+		    http_ops_handle, h,
+		    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
+		    MHD_OPTION_LISTEN_SOCKET, h->ops_fd,
+		    MHD_OPTION_CONNECTION_LIMIT, 64u,
+		    MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+		    MHD_OPTION_END);
+		if (h->ops_mhd == NULL) {
+			snprintf(err, errlen, "metrics: unable to start the "
+			    "listener on %s:%d", h->ops_addr, h->ops_port);
+			MHD_stop_daemon(h->mhd);
+			h->fd = -1;
+			goto fail;
+		}
+		h->ops_fd = -1;		/* the library closes it */
+		log_info("http: metrics listening on %s:%d", h->ops_addr,
+		    h->ops_port);
 	}
 	if (cfg->tls_cert != NULL)
 		log_info("http: HTTPS only, TLS 1.2 and 1.3%s",
@@ -833,6 +1030,8 @@ http_stop(struct http *h)
 	if (h == NULL)
 		return;
 	MHD_stop_daemon(h->mhd);
+	if (h->ops_mhd != NULL)
+		MHD_stop_daemon(h->ops_mhd);
 	h->fd = -1;		/* closed by the library if not by quiesce */
 	http_free(h);
 }

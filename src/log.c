@@ -19,6 +19,12 @@
 
 static enum log_level	log_level = LOG_LEVEL_INFO;
 static bool		log_journal;
+static bool		log_masking;
+
+/* A phone number here: 7 to 15 digits, alone (MSISDNs are at most 15). */
+#define LOG_PHONE_MIN	7
+#define LOG_PHONE_MAX	15
+#define LOG_PHONE_KEEP	2
 
 static const struct {
 	const char	*name;
@@ -53,6 +59,46 @@ log_init(enum log_level level)
 	log_journal = stderr_is_journal();
 }
 
+void
+log_mask_numbers(bool on)
+{
+	log_masking = on;
+}
+
+static bool
+is_alnum(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	    (c >= 'A' && c <= 'Z');
+}
+
+/*
+ * A run of digits that no letter or digit touches, optionally after '+',
+ * is a phone number if it is long enough; request ids, ports and sizes
+ * are either shorter or glued to letters.
+ */
+void
+log_mask(char *s)
+{
+	size_t	i = 0, start, len, k;
+
+	while (s[i] != '\0') {
+		if (!(s[i] >= '0' && s[i] <= '9') ||
+		    (i > 0 && is_alnum(s[i - 1]))) {
+			i++;
+			continue;
+		}
+		for (start = i; s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		len = i - start;
+		if (is_alnum(s[i]) || len < LOG_PHONE_MIN ||
+		    len > LOG_PHONE_MAX)
+			continue;
+		for (k = start; k < i - LOG_PHONE_KEEP; k++)
+			s[k] = '*';
+	}
+}
+
 bool
 log_enabled(enum log_level level)
 {
@@ -72,6 +118,8 @@ log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 		r = snprintf(line, room, "%s: ", log_levels[level].name);
 	n = r < 0 ? 0 : (size_t)r;
 	r = vsnprintf(line + n, room - n, fmt, ap);
+	if (log_masking)
+		log_mask(line + n);
 	n = r < 0 ? n : n + (size_t)r;
 	if (n > room - 1)
 		n = room - 1;

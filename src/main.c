@@ -14,12 +14,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "auth.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "sink.h"
 
 #ifndef VERSION
@@ -67,6 +71,8 @@ main(int argc, char *argv[])
 	struct auth	*auth, *fresh;
 	sigset_t	 set;
 	char		 err[1024];
+	struct timespec	 tick = { 0, 0 };
+	uint64_t	 watchdog_us = 0;
 	bool		 check_only = false, verbose = false;
 	int		 ch, sig;
 
@@ -115,6 +121,9 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	log_init(verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
+	log_mask_numbers(cfg->log_mask_numbers);
+	if (metrics_init(cfg, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -130,9 +139,26 @@ main(int argc, char *argv[])
 	if ((http = http_start(cfg, sinks, auth, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	log_info("main: sinch-webhookd %s started", VERSION);
+	/* The listener accepts now: tell systemd (a no-op without it). */
+	sd_notify(0, "READY=1\nSTATUS=serving");
+	if (sd_watchdog_enabled(1, &watchdog_us) > 0) {
+		/* Ping at half the interval, as sd_watchdog_enabled(3) asks. */
+		tick.tv_sec = (time_t)(watchdog_us / 2 / 1000000);
+		tick.tv_nsec = (long)(watchdog_us / 2 % 1000000) * 1000;
+		log_info("main: systemd watchdog every %llu ms",
+		    (unsigned long long)watchdog_us / 1000);
+	}
 
 	for (;;) {
-		if ((errno = sigwait(&set, &sig)) != 0)
+		if (watchdog_us > 0) {
+			if ((sig = sigtimedwait(&set, NULL, &tick)) == -1) {
+				if (errno == EAGAIN)
+					sd_notify(0, "WATCHDOG=1");
+				else if (errno != EINTR)
+					fatal("main: sigtimedwait");
+				continue;
+			}
+		} else if ((errno = sigwait(&set, &sig)) != 0)
 			fatal("main: sigwait");
 		if (sig == SIGHUP) {
 			log_info("main: SIGHUP, reopening files and re-reading "
@@ -150,6 +176,7 @@ main(int argc, char *argv[])
 	}
 
 	log_info("main: %s, stopping", strsignal(sig));
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	http_quiesce(http);
 	if (!http_wait_idle(http, cfg->shutdown_timeout_s * 1000))
 		log_warnx("main: requests still in flight after %d s",
@@ -161,6 +188,7 @@ main(int argc, char *argv[])
 	http_stop(http);
 	sinks_free(sinks);
 	log_info("main: stopped");
+	metrics_fini();
 	config_free(cfg);
 	return 0;
 }

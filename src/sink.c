@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "sink.h"
 
 struct delivery {
@@ -27,6 +29,7 @@ struct delivery {
 	bool			 has_digest;
 	uint8_t			 digest[DEDUP_DIGEST_LEN];
 	char			 id[48];
+	struct timespec		 start;		/* CLOCK_MONOTONIC */
 	size_t			 njobs;
 	struct sink_job		 jobs[];
 };
@@ -95,6 +98,7 @@ sinks_open(const struct config *cfg, char *err, size_t errlen)
 
 		sk->cfg = &cfg->sinks[i];
 		sk->ops = sink_kinds[sk->cfg->kind];
+		sk->index = i;
 		if (sk->ops->open(sk, err, errlen) == -1) {
 			sinks_free(s);
 			return NULL;
@@ -196,6 +200,7 @@ sinks_deliver(struct sinks *s, struct report *report, struct buf *line,
 		taken = dedup_taken(s->dedup, digest);
 	}
 	snprintf(d->id, sizeof(d->id), "%s", id != NULL ? id : "-");
+	clock_gettime(CLOCK_MONOTONIC, &d->start);
 	atomic_init(&d->worst, SINK_OK);
 	atomic_init(&d->failed, NULL);
 	for (i = 0; i < s->n; i++) {
@@ -204,8 +209,10 @@ sinks_deliver(struct sinks *s, struct report *report, struct buf *line,
 		bit = UINT64_C(1) << i;
 		if (s->v[i].cfg->required)
 			required_matched = true;
-		if (taken & bit)
+		if (taken & bit) {
+			metrics_dedup_skip(i);
 			continue;
+		}
 		d->jobs[njobs].delivery = d;
 		d->jobs[njobs].sink = &s->v[i];
 		d->jobs[njobs].next = NULL;
@@ -218,6 +225,7 @@ sinks_deliver(struct sinks *s, struct report *report, struct buf *line,
 	if (required_matched && nrequired == 0) {
 		log_debug("sink: %s: already taken, not delivered again",
 		    d->id);
+		metrics_dedup_hit();
 		njobs = 0;
 	}
 	d->njobs = njobs;
@@ -236,8 +244,12 @@ sink_job_done(struct sink_job *job, enum sink_verdict v)
 {
 	struct delivery		*d = job->delivery;
 	const struct sink	*sk = job->sink;
+	struct timespec		 now;
 	int			 worst;
 
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	metrics_sink(sk->index, v, (double)(now.tv_sec - d->start.tv_sec) +
+	    (double)(now.tv_nsec - d->start.tv_nsec) / 1e9);
 	if (v == SINK_OK && d->has_digest)
 		dedup_mark(d->sinks->dedup, d->digest,
 		    (unsigned)(sk - d->sinks->v));
@@ -285,6 +297,20 @@ sinks_reopen(struct sinks *s)
 	for (i = 0; i < s->n; i++)
 		if (s->v[i].ops->reopen != NULL)
 			s->v[i].ops->reopen(&s->v[i]);
+}
+
+bool
+sinks_ready(struct sinks *s, const char **failing)
+{
+	size_t	i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i].cfg->required && s->v[i].ops->healthy != NULL &&
+		    !s->v[i].ops->healthy(&s->v[i])) {
+			*failing = s->v[i].cfg->name;
+			return false;
+		}
+	return true;
 }
 
 void

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "report.h"
 #include "sink.h"
 
@@ -54,6 +55,7 @@ struct exec_slot {
 
 struct sink_exec {
 	const struct sink_config *cfg;
+	size_t			 index;		/* of the sink, for metrics */
 	char			*path_env;	/* "PATH=..." */
 	pthread_mutex_t		 lock;
 	struct exec_slot	*slots;
@@ -454,7 +456,9 @@ exec_slot_main(void *arg)
 			break;
 		pthread_mutex_unlock(&e->lock);
 
+		metrics_exec_slots(e->index, 1);
 		v = exec_run(e, job);
+		metrics_exec_slots(e->index, -1);
 
 		/* Free the slot first: whoever hears the answer may retry. */
 		pthread_mutex_lock(&e->lock);
@@ -520,6 +524,7 @@ sink_exec_open(struct sink *sk, char *err, size_t errlen)
 		goto nomem;
 	sk->impl = e;
 	e->cfg = sk->cfg;
+	e->index = sk->index;
 	e->nslots = (size_t)sk->cfg->max_concurrent;
 	pthread_mutex_init(&e->lock, NULL);
 	if ((e->slots = calloc(e->nslots, sizeof(*e->slots))) == NULL ||

@@ -40,6 +40,12 @@ sink_file_close(struct sink *sk)
 	sk->impl = NULL;
 }
 
+static bool
+sink_file_healthy(struct sink *sk)
+{
+	return writer_healthy(sk->impl);
+}
+
 const struct sink_ops sink_file_ops = {
 	.kind = "file",
 	.open = sink_file_open,
@@ -47,4 +53,5 @@ const struct sink_ops sink_file_ops = {
 	.reopen = sink_file_reopen,
 	.drain = sink_file_drain,
 	.close = sink_file_close,
+	.healthy = sink_file_healthy,
 };

@@ -35,6 +35,12 @@ sink_stdout_close(struct sink *sk)
 	sk->impl = NULL;
 }
 
+static bool
+sink_stdout_healthy(struct sink *sk)
+{
+	return writer_healthy(sk->impl);
+}
+
 const struct sink_ops sink_stdout_ops = {
 	.kind = "stdout",
 	.open = sink_stdout_open,
@@ -42,4 +48,5 @@ const struct sink_ops sink_stdout_ops = {
 	.reopen = NULL,
 	.drain = sink_stdout_drain,
 	.close = sink_stdout_close,
+	.healthy = sink_stdout_healthy,
 };

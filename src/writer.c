@@ -15,6 +15,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ struct writer {
 	char		*path;		/* NULL: a stream we do not own */
 	int		 fd;
 	bool		 sync;		/* fdatasync each batch */
-	bool		 failing;	/* last write failed: log recovery */
+	atomic_bool	 failing;	/* last write failed: log recovery */
 
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 wake;
@@ -276,6 +277,12 @@ writer_reopen(struct writer *w)
 	w->reopen = true;
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
+}
+
+bool
+writer_healthy(struct writer *w)
+{
+	return !atomic_load(&w->failing);
 }
 
 void

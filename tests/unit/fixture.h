@@ -36,6 +36,8 @@ Suite	*suite_record(void);
 Suite	*suite_http(void);
 Suite	*suite_sink(void);
 Suite	*suite_dedup(void);
+Suite	*suite_log(void);
 Suite	*suite_auth(void);
+Suite	*suite_metrics(void);
 
 #endif

@@ -18,7 +18,9 @@ main(void)
 	srunner_add_suite(sr, suite_http());
 	srunner_add_suite(sr, suite_sink());
 	srunner_add_suite(sr, suite_dedup());
+	srunner_add_suite(sr, suite_log());
 	srunner_add_suite(sr, suite_auth());
+	srunner_add_suite(sr, suite_metrics());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -97,6 +97,17 @@ assert_auth_off(const struct config *cfg)
 	ck_assert_uint_eq(cfg->ntls_client_fingerprints, 0);
 }
 
+/* No mask and no metrics listener, as without the keys. */
+static void
+assert_metrics_off(const struct config *cfg)
+{
+	ck_assert(!cfg->log_mask_numbers);
+	ck_assert(!cfg->has_metrics_listener);
+	/* Defaults that matter only once the metrics group is there. */
+	ck_assert_str_eq(cfg->metrics_address, "127.0.0.1");
+	ck_assert_int_eq(cfg->metrics_port, 9102);
+}
+
 /* Loading text must succeed; the caller frees the result. */
 static struct config *
 expect_load(const char *text)
@@ -130,6 +141,7 @@ START_TEST(test_config_defaults)
 	ck_assert_int_eq(cfg->dedup_ttl_s, 86400);
 	ck_assert_ptr_null(cfg->dedup_state_file);
 	ck_assert_int_eq(cfg->log_level, LOG_LEVEL_INFO);
+	assert_metrics_off(cfg);
 	ck_assert_uint_eq(cfg->nsinks, 1);
 	ck_assert_str_eq(cfg->sinks[0].name, "out");
 	ck_assert_int_eq(cfg->sinks[0].kind, SINK_KIND_STDOUT);
@@ -391,7 +403,62 @@ START_TEST(test_config_shipped_file)
 	ck_assert_ptr_null(cfg->sinks[1].types);
 	/* Documented, commented out. */
 	assert_auth_off(cfg);
+	assert_metrics_off(cfg);
 	config_free(cfg);
+}
+END_TEST
+
+/*
+ * The shipped file with its metrics group and log.mask_numbers
+ * uncommented: what it documents loads, with the defaults it names.
+ */
+START_TEST(test_config_shipped_metrics)
+{
+	struct config	*cfg;
+	struct buf	*in, *out;
+	char		 path[PATH_MAX], err[512] = "";
+	const char	*line, *end, *hash;
+	bool		 inside = false;
+	size_t		 found = 0;
+
+	snprintf(path, sizeof(path), "%s/conf/sinch-webhookd.conf",
+	    fixture_srcdir());
+	ck_assert_ptr_nonnull(in = fixture_read_path(path));
+	ck_assert_ptr_nonnull(out = buf_new(in->len));
+	for (line = in->data; *line != '\0'; line = end) {
+		end = strchr(line, '\n');
+		end = end != NULL ? end + 1 : line + strlen(line);
+		if (strncmp(line, "#metrics = {", 12) == 0)
+			inside = true;
+		hash = NULL;
+		if (inside)
+			hash = line;
+		else if (strncmp(line, "\t#mask_numbers = ", 18) == 0)
+			hash = line + 1;
+		if (hash != NULL) {
+			found++;
+			ck_assert_int_eq(buf_append(out, line,
+			    (size_t)(hash - line)), 0);
+			ck_assert_int_eq(buf_append(out, hash + 1,
+			    (size_t)(end - hash - 1)), 0);
+		} else
+			ck_assert_int_eq(buf_append(out, line,
+			    (size_t)(end - line)), 0);
+		if (inside && strncmp(line, "#};", 3) == 0)
+			inside = false;
+	}
+	ck_assert_msg(found >= 4, "metrics and mask_numbers not found");
+	snprintf(path, sizeof(path), "%s",
+	    fixture_write("shipped.conf", out->data));
+	cfg = config_load(path, err, sizeof(err));
+	ck_assert_msg(cfg != NULL, "error: %s", err);
+	ck_assert(!cfg->log_mask_numbers);
+	ck_assert(cfg->has_metrics_listener);
+	ck_assert_str_eq(cfg->metrics_address, "127.0.0.1");
+	ck_assert_int_eq(cfg->metrics_port, 9102);
+	config_free(cfg);
+	buf_free(in);
+	buf_free(out);
 }
 END_TEST
 
@@ -463,6 +530,53 @@ START_TEST(test_config_every_key_set)
 }
 END_TEST
 
+START_TEST(test_config_metrics)
+{
+	static const char *const ok[] = {
+		/* Both on port 0: the kernel gives each its own. */
+		"listen = { port = 0; };\nmetrics = { port = 0; };\n",
+		/* The same port on two addresses, of one family or two. */
+		"listen = { port = 80; };\n"
+		    "metrics = { address = \"127.0.0.2\"; port = 80; };\n",
+		"listen = { address = \"::1\"; port = 80; };\n"
+		    "metrics = { port = 80; };\n",
+		/* Without the group, its port does not matter. */
+		"listen = { port = 9102; };\n",
+	};
+	struct config	*cfg;
+	char		 text[256];
+	size_t		 i;
+
+	/* An empty group turns the listener on with the defaults. */
+	cfg = expect_load("metrics = { };\n" SINK_OUT);
+	ck_assert(cfg->has_metrics_listener);
+	ck_assert_str_eq(cfg->metrics_address, "127.0.0.1");
+	ck_assert_int_eq(cfg->metrics_port, 9102);
+	ck_assert_int_eq(cfg->port, 8080);
+	ck_assert(!cfg->log_mask_numbers);
+	config_free(cfg);
+
+	cfg = expect_load("log = { level = \"warn\"; mask_numbers = true; "
+	    "};\nmetrics = { address = \"::1\"; port = 0; };\n" SINK_OUT);
+	ck_assert(cfg->log_mask_numbers);
+	ck_assert_int_eq(cfg->log_level, LOG_LEVEL_WARN);
+	ck_assert(cfg->has_metrics_listener);
+	ck_assert_str_eq(cfg->metrics_address, "::1");
+	ck_assert_int_eq(cfg->metrics_port, 0);
+	config_free(cfg);
+
+	cfg = expect_load("log = { mask_numbers = false; };\n" SINK_OUT);
+	assert_metrics_off(cfg);
+	config_free(cfg);
+
+	for (i = 0; i < nitems(ok); i++) {
+		snprintf(text, sizeof(text), "%s" SINK_OUT, ok[i]);
+		cfg = expect_load(text);
+		config_free(cfg);
+	}
+}
+END_TEST
+
 START_TEST(test_config_port_zero)
 {
 	struct config	*cfg;
@@ -488,6 +602,7 @@ static const struct {
 	{ "limits.max_in_flight",	1,	1000000 },
 	{ "dedup.entries",		0,	10000000 },
 	{ "dedup.ttl_s",		1,	604800 },
+	{ "metrics.port",		0,	65535 },
 };
 
 static long long
@@ -511,6 +626,8 @@ int_value(const struct config *cfg, const char *key)
 		return (long long)cfg->dedup_entries;
 	if (strcmp(key, "dedup.ttl_s") == 0)
 		return cfg->dedup_ttl_s;
+	if (strcmp(key, "metrics.port") == 0)
+		return cfg->metrics_port;
 	ck_abort_msg("no field for %s", key);
 	return -1;
 }
@@ -591,6 +708,12 @@ static const struct error_case unknown_keys[] = {
 	    "3: dedup.size: unknown key" },
 	{ "dedup = { state = { file = \"x\"; }; };\n" SINK_OUT,
 	    "1: dedup.state: unknown key" },
+	{ "metrics = {\n\tport = 9102;\n\tpath = \"/metrics\";\n};\n"
+	    SINK_OUT, "3: metrics.path: unknown key" },
+	{ "log = { mask = true; };\n" SINK_OUT,
+	    "1: log.mask: unknown key" },
+	{ "listen = { metrics = { }; };\n" SINK_OUT,
+	    "1: listen.metrics: unknown key" },
 	/* inside a sink */
 	{ "sinks = (\n\t{ name = \"a\"; kind = \"stdout\";\n"
 	    "\t  colour = \"red\"; }\n);\n",
@@ -631,9 +754,23 @@ static const struct error_case wrong_types[] = {
 	{ "sinks = ( { name = \"a\"; kind = \"file\"; path = \"p\";\n"
 	    "\tfsync = \"yes\"; } );\n",
 	    "2: sinks.[0].fsync: expected a boolean" },
+	{ "log = {\n\tmask_numbers = 1;\n};\n" SINK_OUT,
+	    "2: log.mask_numbers: expected a boolean" },
+	{ "log = { mask_numbers = \"true\"; };\n" SINK_OUT,
+	    "1: log.mask_numbers: expected a boolean" },
+	{ "metrics = { port = \"9102\"; };\n" SINK_OUT,
+	    "1: metrics.port: expected an integer" },
+	{ "metrics = { port = 9102.0; };\n" SINK_OUT,
+	    "1: metrics.port: expected an integer" },
+	{ "metrics = { address = 127; };\n" SINK_OUT,
+	    "1: metrics.address: expected a string" },
 	/* groups */
 	{ "\nlisten = \"127.0.0.1:8080\";\n" SINK_OUT,
 	    "2: listen: expected a group" },
+	{ "metrics = 9102;\n" SINK_OUT,
+	    "1: metrics: expected a group" },
+	{ "metrics = ( );\n" SINK_OUT,
+	    "1: metrics: expected a group" },
 	{ "limits = ( 1 );\n" SINK_OUT,
 	    "1: limits: expected a group" },
 	/* lists and their elements */
@@ -962,6 +1099,33 @@ static const struct error_case value_errors[] = {
 	    "address" },
 	{ "listen = { address = \"\"; };\n" SINK_OUT,
 	    "1: listen.address: \"\" is not a numeric IPv4 or IPv6 address" },
+	/* metrics.address, as listen.address */
+	{ "metrics = {\n\taddress = \"localhost\";\n};\n" SINK_OUT,
+	    "2: metrics.address: \"localhost\" is not a numeric IPv4 or "
+	    "IPv6 address" },
+	{ "metrics = { address = \"127.0.0.1:9102\"; };\n" SINK_OUT,
+	    "1: metrics.address: \"127.0.0.1:9102\" is not a numeric IPv4 "
+	    "or IPv6 address" },
+	/* metrics.port: not the callback port on an address both cover */
+	{ "listen = { port = 9102; };\nmetrics = { };\n" SINK_OUT,
+	    "2: metrics.port: 9102 is listen.port too, on an address both "
+	    "cover" },
+	{ "listen = { port = 80; };\n\nmetrics = {\n\tport = 80;\n};\n"
+	    SINK_OUT,
+	    "4: metrics.port: 80 is listen.port too, on an address both "
+	    "cover" },
+	{ "listen = { address = \"0.0.0.0\"; port = 80; };\n"
+	    "metrics = { port = 80; };\n" SINK_OUT,
+	    "2: metrics.port: 80 is listen.port too, on an address both "
+	    "cover" },
+	{ "listen = { address = \"::1\"; port = 80; };\n"
+	    "metrics = { address = \"0:0::1\"; port = 80; };\n" SINK_OUT,
+	    "2: metrics.port: 80 is listen.port too, on an address both "
+	    "cover" },
+	{ "listen = { port = 80; };\n"
+	    "metrics = { address = \"::\"; port = 80; };\n" SINK_OUT,
+	    "2: metrics.port: 80 is listen.port too, on an address both "
+	    "cover" },
 	/* listen.path */
 	{ "listen = {\n\tpath = \"sinch/sms\";\n};\n" SINK_OUT,
 	    "2: listen.path: \"sinch/sms\" does not start with '/'" },
@@ -1880,7 +2044,9 @@ suite_config(void)
 	tcase_add_test(tc, test_config_filters);
 	tcase_add_test(tc, test_config_dedup);
 	tcase_add_test(tc, test_config_shipped_file);
+	tcase_add_test(tc, test_config_shipped_metrics);
 	tcase_add_test(tc, test_config_every_key_set);
+	tcase_add_test(tc, test_config_metrics);
 	tcase_add_test(tc, test_config_port_zero);
 	tcase_add_loop_test(tc, test_config_int_ranges, 0, nitems(ranges));
 	tcase_add_loop_test(tc, test_config_unknown_key, 0,
