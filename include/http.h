@@ -32,8 +32,12 @@ int		 http_port(const struct http *);
  * from now on are answered 503.
  */
 void		 http_quiesce(struct http *);
-/* Waits up to timeout_ms for requests in flight; true when none is left. */
-bool		 http_wait_idle(struct http *, int timeout_ms);
+/*
+ * Waits up to timeout_ms for requests in flight, and with fresh_too for
+ * connections that have not sent their request yet; true when none is
+ * left.
+ */
+bool		 http_wait_idle(struct http *, int timeout_ms, bool fresh_too);
 /* Closes every connection and frees h.  Sinks must be drained first. */
 void		 http_stop(struct http *);
 

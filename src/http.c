@@ -76,7 +76,13 @@ struct http {
 	atomic_bool		 stopping;
 	atomic_uint		 in_flight;	/* requests of any kind */
 	atomic_uint		 callbacks;	/* POSTs to the callback path */
+	atomic_uint		 fresh;		/* connections yet to ask */
 	atomic_ullong		 next_id;
+};
+
+/* A connection's own state: whether it has sent a request yet. */
+struct connection {
+	bool	fresh;
 };
 
 enum request_state {
@@ -266,6 +272,15 @@ request_new(struct http *h, struct MHD_Connection *conn)
 	if (req->areq.peer != NULL)
 		auth_client_address(req->auth, &req->areq, req->remote,
 		    sizeof(req->remote));
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci != NULL && ci->socket_context != NULL) {
+		struct connection	*c = ci->socket_context;
+
+		if (c->fresh) {
+			c->fresh = false;
+			atomic_fetch_sub(&h->fresh, 1);
+		}
+	}
 	atomic_fetch_add(&h->in_flight, 1);
 	return req;
 }
@@ -685,6 +700,35 @@ http_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	request_free(req);
 }
 
+/*
+ * Counts connections that have not sent a request yet, so that shutdown
+ * can let those accepted just before it ask (and be answered 503) rather
+ * than close them unanswered.
+ */
+static void
+http_connection(void *cls, struct MHD_Connection *conn, void **ctx,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct http		*h = cls;
+	struct connection	*c = *ctx;
+
+	(void)conn;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		if ((c = calloc(1, sizeof(*c))) != NULL) {
+			c->fresh = true;
+			atomic_fetch_add(&h->fresh, 1);
+		}
+		*ctx = c;
+		return;
+	}
+	if (c == NULL)
+		return;
+	if (c->fresh)
+		atomic_fetch_sub(&h->fresh, 1);
+	free(c);
+	*ctx = NULL;
+}
+
 static void
 http_mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -896,6 +940,7 @@ http_start(const struct config *cfg, struct sinks *sinks, struct auth *auth,
 	atomic_init(&h->stopping, false);
 	atomic_init(&h->in_flight, 0);
 	atomic_init(&h->callbacks, 0);
+	atomic_init(&h->fresh, 0);
 	atomic_init(&h->next_id, 0);
 	/* Ids stay unique across restarts: a random prefix per process. */
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
@@ -939,6 +984,7 @@ http_start(const struct config *cfg, struct sinks *sinks, struct auth *auth,
 	    MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)cfg->connection_timeout_s,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, http_connection, h,
 	    MHD_OPTION_ARRAY, opts,
 	    MHD_OPTION_END);
 	if (h->mhd == NULL) {
@@ -1011,12 +1057,13 @@ http_quiesce(struct http *h)
 }
 
 bool
-http_wait_idle(struct http *h, int timeout_ms)
+http_wait_idle(struct http *h, int timeout_ms, bool fresh_too)
 {
 	struct timespec	tick = { 0, 10 * 1000 * 1000 };
 	int		waited;
 
-	for (waited = 0; atomic_load(&h->in_flight) > 0; waited += 10) {
+	for (waited = 0; atomic_load(&h->in_flight) > 0 ||
+	    (fresh_too && atomic_load(&h->fresh) > 0); waited += 10) {
 		if (waited >= timeout_ms)
 			return false;
 		nanosleep(&tick, NULL);

@@ -32,6 +32,8 @@
 #define DEFAULT_CONF	"/etc/sinch-webhookd/sinch-webhookd.conf"
 /* After the sinks drain, parked requests get this long to be answered. */
 #define ANSWER_GRACE_MS	2000
+/* How long a connection accepted before the stop may take to ask. */
+#define FRESH_GRACE_MS	1000
 
 /*
  * Descriptors 0-2 must be open before anything else is: a pipe or file
@@ -178,13 +180,18 @@ main(int argc, char *argv[])
 	log_info("main: %s, stopping", strsignal(sig));
 	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	http_quiesce(http);
-	if (!http_wait_idle(http, cfg->shutdown_timeout_s * 1000))
+	/*
+	 * Connections accepted just before the stop get a moment to send
+	 * their request, which is then answered 503, not dropped.
+	 */
+	(void)http_wait_idle(http, FRESH_GRACE_MS, true);
+	if (!http_wait_idle(http, cfg->shutdown_timeout_s * 1000, false))
 		log_warnx("main: requests still in flight after %d s",
 		    cfg->shutdown_timeout_s);
 	sinks_drain(sinks);
 	if (sinks_save(sinks, err, sizeof(err)) == -1)
 		log_warnx("%s", err);
-	(void)http_wait_idle(http, ANSWER_GRACE_MS);
+	(void)http_wait_idle(http, ANSWER_GRACE_MS, false);
 	http_stop(http);
 	sinks_free(sinks);
 	log_info("main: stopped");
