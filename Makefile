@@ -4,7 +4,11 @@ PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
 SYSCONFDIR ?= /etc
 MANDIR	?= $(PREFIX)/share/man
-UNITDIR	?= /lib/systemd/system
+DOCDIR	?= $(PREFIX)/share/doc/sinch-webhookd
+# systemd reads units from /usr/local/lib/systemd/system and
+# /usr/lib/systemd/system, which this is for PREFIX /usr/local and /usr;
+# with another PREFIX, say UNITDIR=/etc/systemd/system.
+UNITDIR	?= $(PREFIX)/lib/systemd/system
 
 PKGS	 = libmicrohttpd jansson libconfig nettle gnutls libsystemd
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes \
@@ -110,18 +114,72 @@ lint:
 	    $(SEND_SRCS) || \
 	    { echo "lint: exit() outside main.c and log.c"; exit 1; }
 
-install: $(BIN)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/sinch-webhookd
-	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/sinch-webhookd
-	install -m 644 conf/sinch-webhookd.conf \
-	    $(DESTDIR)$(SYSCONFDIR)/sinch-webhookd/sinch-webhookd.conf.example
-	install -d $(DESTDIR)$(UNITDIR)
-	install -m 644 systemd/sinch-webhookd.service $(DESTDIR)$(UNITDIR)/
+# What install puts in place, and all that uninstall takes away.
+CONFDIR	 = $(DESTDIR)$(SYSCONFDIR)/sinch-webhookd
+UNITS	 = sinch-webhookd.service sinch-webhookd.socket
+DOCS	 = README.md docs/operations.md docs/sinch-dashboard.md \
+	   docs/replicas.md
+EXAMPLES = $(notdir $(wildcard docs/examples/*))
+# The units name the binary and the configuration at their default places.
+UNIT_SED = -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+	   -e 's|/etc/sinch-webhookd/|$(SYSCONFDIR)/sinch-webhookd/|g'
+# The configuration as first installed: file sinks and the dedup state in
+# the service's working directory, /var/lib/sinch-webhookd.
+CONF_SED = -e 's|"var/|"|'
 
+install: $(BIN) $(SEND)
+	install -d $(DESTDIR)$(BINDIR) $(CONFDIR) $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/examples
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/sinch-webhookd
+	install -m 755 $(SEND) $(DESTDIR)$(BINDIR)/sinch-webhookd-send
+	install -m 644 conf/sinch-webhookd.conf \
+	    $(CONFDIR)/sinch-webhookd.conf.example
+	@# Never over a configuration that is there already.
+	test -e $(CONFDIR)/sinch-webhookd.conf || { \
+	    sed $(CONF_SED) conf/sinch-webhookd.conf \
+		>$(CONFDIR)/sinch-webhookd.conf.new && \
+	    chmod 644 $(CONFDIR)/sinch-webhookd.conf.new && \
+	    mv $(CONFDIR)/sinch-webhookd.conf.new \
+		$(CONFDIR)/sinch-webhookd.conf; }
+	for u in $(UNITS); do \
+	    sed $(UNIT_SED) systemd/$$u >$(DESTDIR)$(UNITDIR)/$$u.new && \
+	    chmod 644 $(DESTDIR)$(UNITDIR)/$$u.new && \
+	    mv $(DESTDIR)$(UNITDIR)/$$u.new $(DESTDIR)$(UNITDIR)/$$u || \
+	    exit 1; \
+	done
+	install -m 644 docs/sinch-webhookd-send.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 docs/sinch-webhookd.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 docs/sinch-webhookd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	for f in $(EXAMPLES); do \
+	    if [ -x docs/examples/$$f ]; then m=755; else m=644; fi; \
+	    install -m $$m docs/examples/$$f $(DESTDIR)$(DOCDIR)/examples/ || \
+	    exit 1; \
+	done
+
+# Leaves the configuration if it differs from the one installed, and
+# directories that still hold something.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/sinch-webhookd \
-	    $(DESTDIR)$(SYSCONFDIR)/sinch-webhookd/sinch-webhookd.conf.example \
-	    $(DESTDIR)$(UNITDIR)/sinch-webhookd.service
+	    $(DESTDIR)$(BINDIR)/sinch-webhookd-send \
+	    $(CONFDIR)/sinch-webhookd.conf.example \
+	    $(UNITS:%=$(DESTDIR)$(UNITDIR)/%) \
+	    $(DESTDIR)$(MANDIR)/man1/sinch-webhookd-send.1 \
+	    $(DESTDIR)$(MANDIR)/man5/sinch-webhookd.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man8/sinch-webhookd.8 \
+	    $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS))) \
+	    $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(EXAMPLES))
+	if sed $(CONF_SED) conf/sinch-webhookd.conf | \
+	    cmp -s - $(CONFDIR)/sinch-webhookd.conf; then \
+		rm -f $(CONFDIR)/sinch-webhookd.conf; \
+	elif [ -e $(CONFDIR)/sinch-webhookd.conf ]; then \
+		echo "uninstall: keeping $(CONFDIR)/sinch-webhookd.conf" \
+		    "(changed since install)"; \
+	fi
+	for d in $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) $(CONFDIR); do \
+	    if [ -d $$d ]; then rmdir $$d 2>/dev/null || true; fi; \
+	done
 
 clean:
 	rm -rf build sinch-webhookd sinch-webhookd-send
