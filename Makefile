@@ -66,7 +66,10 @@ deps:
 	    ! command -v curl >/dev/null 2>&1 || \
 	    ! command -v jq >/dev/null 2>&1 || \
 	    ! command -v sqlite3 >/dev/null 2>&1 || \
-	    ! command -v python3 >/dev/null 2>&1; then \
+	    ! command -v python3 >/dev/null 2>&1 || \
+	    ! command -v ps >/dev/null 2>&1 || \
+	    ! command -v systemd-analyze >/dev/null 2>&1 || \
+	    ! command -v man >/dev/null 2>&1; then \
 		./scripts/install-deps.sh; \
 	fi
 

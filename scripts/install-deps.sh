@@ -7,7 +7,7 @@ set -eu
 PKGS="pkg-config libmicrohttpd-dev libjansson-dev libconfig-dev check
 	libsubunit-dev nettle-dev libgnutls28-dev libsystemd-dev gnutls-bin curl jq
 	ca-certificates sqlite3 python3 python3-prometheus-client
-	systemd man-db libcurl4-gnutls-dev"
+	systemd man-db libcurl4-gnutls-dev procps"
 
 missing=""
 for p in $PKGS; do
