@@ -34,6 +34,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -617,6 +618,58 @@ list_names(char *dst, size_t len, const char *const *names, size_t n)
 	}
 }
 
+/*
+ * What most names share: not empty, at most max bytes, and only bytes
+ * that ok accepts; rule says which, in the error.
+ */
+static int
+check_chars(const char *s, size_t max, bool (*ok)(unsigned char),
+    const char *rule, char *why, size_t len)
+{
+	char	q[CONFIG_QUOTE_MAX];
+	size_t	i, n = strlen(s);
+
+	if (n == 0) {
+		snprintf(why, len, "must not be empty");
+		return -1;
+	}
+	if (n > max) {
+		snprintf(why, len, "%zu bytes > %zu", n, max);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (!ok((unsigned char)s[i])) {
+			snprintf(why, len, "invalid character %s (%s)",
+			    quote(q, s + i, 1, '\''), rule);
+			return -1;
+		}
+	return 0;
+}
+
+static bool
+url_path_char(unsigned char c)
+{
+	return c > ' ' && c != 0x7f && c != '?' && c != '#';
+}
+
+static bool
+sink_name_char(unsigned char c)
+{
+	return (c < 0x80 && isalnum(c)) || c == '_' || c == '.' || c == '-';
+}
+
+static bool
+username_char(unsigned char c)
+{
+	return c != ':' && c >= 0x20 && c != 0x7f;
+}
+
+static bool
+client_id_char(unsigned char c)
+{
+	return c > ' ' && c < 0x7f && c != ':';
+}
+
 static int
 check_address(const char *s, char *why, size_t len)
 {
@@ -638,57 +691,23 @@ check_address(const char *s, char *why, size_t len)
 static int
 check_url_path(const char *s, char *why, size_t len)
 {
-	char		 q[CONFIG_QUOTE_MAX];
-	size_t		 i, n = strlen(s);
-	unsigned char	 c;
+	char	q[CONFIG_QUOTE_MAX];
 
 	if (s[0] != '/') {
 		snprintf(why, len, "%s does not start with '/'",
-		    quote(q, s, n, '"'));
+		    quote(q, s, strlen(s), '"'));
 		return -1;
 	}
-	if (n > CONFIG_URL_PATH_MAX) {
-		snprintf(why, len, "%zu bytes > %d", n, CONFIG_URL_PATH_MAX);
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (c <= ' ' || c == 0x7f || c == '?' || c == '#') {
-			snprintf(why, len, "invalid character %s (no "
-			    "whitespace, control characters, '?' or '#')",
-			    quote(q, s + i, 1, '\''));
-			return -1;
-		}
-	}
-	return 0;
+	return check_chars(s, CONFIG_URL_PATH_MAX, url_path_char,
+	    "no whitespace, control characters, '?' or '#'", why, len);
 }
 
 /* Sink names appear in logs and metric labels: keep them plain. */
 static int
 check_sink_name(const char *s, char *why, size_t len)
 {
-	char		 q[CONFIG_QUOTE_MAX];
-	size_t		 i, n = strlen(s);
-	unsigned char	 c;
-
-	if (n == 0) {
-		snprintf(why, len, "must not be empty");
-		return -1;
-	}
-	if (n > CONFIG_SINK_NAME_MAX) {
-		snprintf(why, len, "%zu bytes > %d", n, CONFIG_SINK_NAME_MAX);
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if ((c < 0x80 && isalnum(c)) || c == '_' || c == '.' ||
-		    c == '-')
-			continue;
-		snprintf(why, len, "invalid character %s (want "
-		    "A-Z a-z 0-9 _ . -)", quote(q, s + i, 1, '\''));
-		return -1;
-	}
-	return 0;
+	return check_chars(s, CONFIG_SINK_NAME_MAX, sink_name_char,
+	    "want A-Z a-z 0-9 _ . -", why, len);
 }
 
 static int
@@ -770,23 +789,8 @@ check_env_name(const char *s, char *why, size_t len)
 static int
 check_username(const char *s, char *why, size_t len)
 {
-	char		 q[CONFIG_QUOTE_MAX];
-	size_t		 i, n = strlen(s);
-	unsigned char	 c;
-
-	if (n == 0) {
-		snprintf(why, len, "must not be empty");
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (c == ':' || c < 0x20 || c == 0x7f) {
-			snprintf(why, len, "invalid character %s (no ':' or "
-			    "control characters)", quote(q, s + i, 1, '\''));
-			return -1;
-		}
-	}
-	return 0;
+	return check_chars(s, SIZE_MAX, username_char,
+	    "no ':' or control characters", why, len);
 }
 
 /*
@@ -796,28 +800,8 @@ check_username(const char *s, char *why, size_t len)
 static int
 check_client_id(const char *s, char *why, size_t len)
 {
-	char		 q[CONFIG_QUOTE_MAX];
-	size_t		 i, n = strlen(s);
-	unsigned char	 c;
-
-	if (n == 0) {
-		snprintf(why, len, "must not be empty");
-		return -1;
-	}
-	if (n > CONFIG_CLIENT_ID_MAX) {
-		snprintf(why, len, "%zu bytes > %d", n, CONFIG_CLIENT_ID_MAX);
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (c <= ' ' || c >= 0x7f || c == ':') {
-			snprintf(why, len, "invalid character %s (want "
-			    "printable ASCII, no ':' or whitespace)",
-			    quote(q, s + i, 1, '\''));
-			return -1;
-		}
-	}
-	return 0;
+	return check_chars(s, CONFIG_CLIENT_ID_MAX, client_id_char,
+	    "want printable ASCII, no ':' or whitespace", why, len);
 }
 
 /*
