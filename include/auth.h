@@ -87,6 +87,13 @@ int		 auth_token_endpoint(const struct auth *,
 		    const char *body, size_t len, struct buf *out,
 		    const char **challenge);
 
+/*
+ * Reads a secret file: its bytes less one trailing "\n" or "\r\n", at
+ * most 64 KiB.  Returns a new NUL-terminated buffer that the caller wipes
+ * and frees, or NULL with errno set (EFBIG: too long, ENODATA: empty).
+ */
+uint8_t		*auth_secret_load(const char *path, size_t *len);
+
 /* Building blocks, exported for the tests. */
 int		 auth_signature(const uint8_t *secret, size_t secret_len,
 		    const char *body, size_t len, const char *nonce,

@@ -196,38 +196,17 @@ secret_copy(struct secret *s, const char *key, const char *text,
 	return ret;
 }
 
-/*
- * Reads the secret in the file name: its bytes, less one trailing "\n" or
- * "\r\n", at least min bytes of them.  A relative name is looked up in
- * $CREDENTIALS_DIRECTORY when that is set.  Errors name key and the path,
- * never the content.
- */
-static int
-secret_read(struct secret *s, const char *key, const char *name,
-    size_t min, char *err, size_t errlen)
+uint8_t *
+auth_secret_load(const char *path, size_t *lenp)
 {
-	const char	*dir = getenv("CREDENTIALS_DIRECTORY");
-	char		 path[PATH_MAX];
-	uint8_t		*p = NULL;
-	size_t		 len = 0, used;
-	ssize_t		 n = 0;
-	int		 fd = -1, e, ret = -1;
+	uint8_t	*p = NULL;
+	size_t	 len = 0;
+	ssize_t	 n;
+	int	 fd, e;
 
-	if (name == NULL || name[0] == '\0') {
-		seterr(err, errlen, "%s: empty file name", key);
-		goto done;
-	}
-	if (name[0] != '/' && dir != NULL && dir[0] != '\0')
-		n = snprintf(path, sizeof(path), "%s/%s", dir, name);
-	else
-		n = snprintf(path, sizeof(path), "%s", name);
-	if (n < 0 || (size_t)n >= sizeof(path)) {
-		seterr(err, errlen, "%s: unable to read %s: %s", key, name,
-		    strerror(ENAMETOOLONG));
-		goto done;
-	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
-	    (p = malloc(AUTH_SECRET_MAX + 1)) == NULL)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return NULL;
+	if ((p = malloc(AUTH_SECRET_MAX + 1)) == NULL)
 		goto fail;
 	/* One byte more than allowed tells a file that is too long. */
 	while (len <= AUTH_SECRET_MAX) {
@@ -242,40 +221,85 @@ secret_read(struct secret *s, const char *key, const char *name,
 		len += (size_t)n;
 	}
 	if (len > AUTH_SECRET_MAX) {
-		seterr(err, errlen, "%s: %s: longer than %d bytes", key, path,
-		    AUTH_SECRET_MAX);
-		goto done;
-	}
-	used = len;
-	if (used > 0 && p[used - 1] == '\n') {
-		used--;
-		if (used > 0 && p[used - 1] == '\r')
-			used--;
-	}
-	if (used == 0) {
-		seterr(err, errlen, "%s: %s: empty secret", key, path);
-		goto done;
-	}
-	if (used < min) {
-		seterr(err, errlen, "%s: %s: %zu bytes < %zu", key, path, used,
-		    min);
-		goto done;
-	}
-	if (secret_set(s, p, used) == -1)
+		errno = EFBIG;
 		goto fail;
-	ret = 0;
-	goto done;
+	}
+	close(fd);
+	*lenp = len;
+	if (len > 0 && p[len - 1] == '\n') {
+		p[--len] = '\0';
+		if (len > 0 && p[len - 1] == '\r')
+			p[--len] = '\0';
+	}
+	if (len == 0) {
+		explicit_bzero(p, *lenp);
+		free(p);
+		errno = ENODATA;
+		return NULL;
+	}
+	p[len] = '\0';
+	*lenp = len;
+	return p;
 fail:
 	e = errno;
-	seterr(err, errlen, "%s: unable to read %s: %s", key, path,
-	    strerror(e));
-done:
 	if (p != NULL) {
 		explicit_bzero(p, len);
 		free(p);
 	}
-	if (fd != -1)
-		close(fd);
+	close(fd);
+	errno = e;
+	return NULL;
+}
+
+/*
+ * Reads the secret in the file name into s, at least min bytes of it.  A
+ * relative name is looked up in $CREDENTIALS_DIRECTORY when that is set.
+ * Errors name key and the path, never the content.
+ */
+static int
+secret_read(struct secret *s, const char *key, const char *name,
+    size_t min, char *err, size_t errlen)
+{
+	const char	*dir = getenv("CREDENTIALS_DIRECTORY");
+	char		 path[PATH_MAX];
+	uint8_t		*p = NULL;
+	size_t		 len = 0;
+	int		 n, ret = -1;
+
+	if (name == NULL || name[0] == '\0') {
+		seterr(err, errlen, "%s: empty file name", key);
+		return -1;
+	}
+	if (name[0] != '/' && dir != NULL && dir[0] != '\0')
+		n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+	else
+		n = snprintf(path, sizeof(path), "%s", name);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		seterr(err, errlen, "%s: unable to read %s: %s", key, name,
+		    strerror(ENAMETOOLONG));
+		return -1;
+	}
+	if ((p = auth_secret_load(path, &len)) == NULL) {
+		if (errno == EFBIG)
+			seterr(err, errlen, "%s: %s: longer than %d bytes",
+			    key, path, AUTH_SECRET_MAX);
+		else if (errno == ENODATA)
+			seterr(err, errlen, "%s: %s: empty secret", key, path);
+		else
+			seterr(err, errlen, "%s: unable to read %s: %s", key,
+			    path, strerror(errno));
+		return -1;
+	}
+	if (len < min)
+		seterr(err, errlen, "%s: %s: %zu bytes < %zu", key, path, len,
+		    min);
+	else if (secret_set(s, p, len) == -1)
+		seterr(err, errlen, "%s: unable to read %s: %s", key, path,
+		    strerror(errno));
+	else
+		ret = 0;
+	explicit_bzero(p, len);
+	free(p);
 	return ret;
 }
 

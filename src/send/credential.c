@@ -6,12 +6,13 @@
  * when it is released.  Turning secrets into headers is authz.c's job.
  */
 #include <errno.h>
-#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "send/credential.h"
 
 void
@@ -41,51 +42,29 @@ int
 credential_read(struct credential *c, const char *path, char *err,
     size_t errlen)
 {
-	char	*p = NULL;
-	size_t	 len = 0, used;
-	ssize_t	 n;
-	int	 fd = -1, ret = -1;
+	uint8_t	*p;
+	size_t	 len = 0;
+	int	 ret = -1;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
-	    (p = malloc(CREDENTIAL_MAX + 1)) == NULL)
-		goto fail;
-	/* One byte more than allowed tells a file that is too long. */
-	while (len <= CREDENTIAL_MAX) {
-		n = read(fd, p + len, CREDENTIAL_MAX + 1 - len);
-		if (n == 0)
-			break;
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		len += (size_t)n;
+	/* The daemon's own reader, so both agree on what a secret file is. */
+	if ((p = auth_secret_load(path, &len)) == NULL) {
+		if (errno == EFBIG)
+			snprintf(err, errlen, "%s: longer than %d bytes", path,
+			    CREDENTIAL_MAX);
+		else if (errno == ENODATA)
+			snprintf(err, errlen, "%s: empty", path);
+		else
+			snprintf(err, errlen, "unable to read %s: %s", path,
+			    strerror(errno));
+		return -1;
 	}
-	used = len;
-	if (used > 0 && p[used - 1] == '\n') {
-		used--;
-		if (used > 0 && p[used - 1] == '\r')
-			used--;
-	}
-	if (len > CREDENTIAL_MAX)
-		snprintf(err, errlen, "%s: longer than %d bytes", path,
-		    CREDENTIAL_MAX);
-	else if (used == 0)
-		snprintf(err, errlen, "%s: empty", path);
-	else if (credential_set(c, p, used) == -1)
-		goto fail;
+	if (credential_set(c, p, len) == -1)
+		snprintf(err, errlen, "unable to read %s: %s", path,
+		    strerror(errno));
 	else
 		ret = 0;
-	goto done;
-fail:
-	snprintf(err, errlen, "unable to read %s: %s", path, strerror(errno));
-done:
-	if (p != NULL) {
-		explicit_bzero(p, len);
-		free(p);
-	}
-	if (fd != -1)
-		close(fd);
+	explicit_bzero(p, len);
+	free(p);
 	return ret;
 }
 
