@@ -51,7 +51,8 @@ TSRCS	 = $(wildcard tests/unit/*.c)
 TOBJS	 = $(TSRCS:tests/unit/%.c=$(BUILD)/tests/%.o)
 TBIN	 = $(BUILD)/unit-tests
 SEND_SRCS = $(wildcard src/send/*.c)
-SEND_OBJS = $(SEND_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/auth.o $(BUILD)/buf.o
+SEND_OBJS = $(SEND_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/auth.o $(BUILD)/buf.o \
+	    $(BUILD)/fdutil.o
 
 CONF	?= conf/sinch-webhookd.conf
 

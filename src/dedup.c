@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -29,6 +28,7 @@
 #include <nettle/sha2.h>
 
 #include "dedup.h"
+#include "fdutil.h"
 
 #define DEDUP_SHARDS	16
 #define DEDUP_MAGIC	"sinch-webhookd dedup 1"
@@ -248,22 +248,6 @@ dedup_count(struct dedup *d)
 	return n;
 }
 
-/* rename(2) is atomic; sync the directory so the new name survives too. */
-static void
-sync_dir_of(const char *path)
-{
-	char	 copy[PATH_MAX];
-	int	 fd;
-
-	if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy))
-		return;
-	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1)
-		return;
-	(void)fsync(fd);
-	close(fd);
-}
-
 /*
  * The file is text: a magic line, the sink names, then one line per
  * entry, "<hex digest> <seen> <sinks bitmask in hex>", oldest first
@@ -318,7 +302,7 @@ dedup_save(struct dedup *d, const char *path, const char *const *names,
 		    strerror(errno));
 		goto done;
 	}
-	sync_dir_of(path);
+	fdutil_sync_dir(path);
 	ret = 0;
 done:
 	if (fclose(f) == EOF && ret == 0) {

@@ -21,6 +21,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "fdutil.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -34,23 +35,6 @@
 #define ANSWER_GRACE_MS	2000
 /* How long a connection accepted before the stop may take to ask. */
 #define FRESH_GRACE_MS	1000
-
-/*
- * Descriptors 0-2 must be open before anything else is: a pipe or file
- * opened into one of them would later be mistaken for stdin, stdout or
- * stderr (by the stdout sink, the log, or a hook).
- */
-static void
-open_std_fds(void)
-{
-	int	fd;
-
-	while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1 &&
-	    fd <= STDERR_FILENO)
-		fcntl(fd, F_SETFD, 0);
-	if (fd > STDERR_FILENO)
-		close(fd);
-}
 
 static void
 usage(FILE *f)
@@ -78,7 +62,7 @@ main(int argc, char *argv[])
 	bool		 check_only = false, verbose = false;
 	int		 ch, sig;
 
-	open_std_fds();
+	fdutil_std_open();
 	while ((ch = getopt(argc, argv, "c:tvhV")) != -1) {
 		switch (ch) {
 		case 'c':

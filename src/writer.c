@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdutil.h"
 #include "log.h"
 #include "writer.h"
 
@@ -43,22 +43,6 @@ struct writer {
 	pthread_t	 thread;
 };
 
-/* Makes a newly created file's name durable too. */
-static void
-sync_parent(const char *path)
-{
-	char	 copy[PATH_MAX];
-	int	 fd;
-
-	if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy))
-		return;
-	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1)
-		return;
-	(void)fsync(fd);
-	close(fd);
-}
-
 static int
 open_append(const char *path, bool sync)
 {
@@ -69,7 +53,7 @@ open_append(const char *path, bool sync)
 		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
 		    O_NOCTTY, 0640);
 		if (fd != -1 && sync)
-			sync_parent(path);
+			fdutil_sync_dir(path);
 	}
 	return fd;
 }

@@ -24,6 +24,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "fdutil.h"
 #include "send/authz.h"
 #include "send/credential.h"
 #include "send/nonce.h"
@@ -89,22 +90,6 @@ struct opts {
 	long			 timeout_s;
 	bool			 verbose;
 };
-
-/*
- * Descriptors 0-2 must be open before anything else is: a socket opened
- * into 1 would receive what printf() writes.
- */
-static void
-open_std_fds(void)
-{
-	int	fd;
-
-	while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1 &&
-	    fd <= STDERR_FILENO)
-		fcntl(fd, F_SETFD, 0);
-	if (fd > STDERR_FILENO)
-		close(fd);
-}
 
 /* The synopsis; with full, what each option does. */
 static void
@@ -520,7 +505,7 @@ main(int argc, char *argv[])
 	char			 err[512];
 	int			 i, first, r, rc = SEND_FAILED;
 
-	open_std_fds();
+	fdutil_std_open();
 	/* libcurl is told not to touch signals (CURLOPT_NOSIGNAL). */
 	signal(SIGPIPE, SIG_IGN);
 	memset(&o, 0, sizeof(o));
