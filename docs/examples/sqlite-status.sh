@@ -207,14 +207,20 @@ case $hex in
 	exit 75 ;;
 esac
 
+# WAL, so readers never wait for the hook (the file remembers it; once
+# set, this is a quick no-op).  Hooks racing to create the database can
+# see SQLITE_BUSY from the switch without the busy timeout applying, so
+# it is a best-effort step of its own: the transaction below is correct
+# in either journal mode, and a later run finishes the switch.
+sqlite3 -batch -init /dev/null "$db" ".timeout $busy_ms" \
+    "PRAGMA journal_mode = WAL;" >/dev/null 2>&1 || :
+
 # -bail: stop at the first error (the open transaction is rolled back);
 # -init /dev/null: ignore any ~/.sqliterc.  ".timeout" sets the busy
-# timeout before anything touches the file.  PRAGMA journal_mode=WAL is
-# remembered in the file; on later runs it changes nothing.  The last
-# statement prints how many rows were written or replaced.
+# timeout before anything touches the file.  The last statement prints
+# how many rows were written or replaced.
 out=$(sqlite3 -batch -bail -init /dev/null "$db" <<EOF
 .timeout $busy_ms
-PRAGMA journal_mode = WAL;
 BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS recipient_status (
     batch_id         TEXT NOT NULL,
