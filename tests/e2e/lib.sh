@@ -1077,47 +1077,11 @@ b64_flip_at()
 	printf '%s%s%s' "${s:0:i}" "$r" "${s:i+1}"
 }
 
-# start_daemon_tls [CONF [ARGS...]]: start_daemon for an HTTPS listener,
-# whose line reads "http: listening on ADDRESS:PORT (https)" (the tag in
-# parentheses is optional here).  Sets BASE and URL to
-# https://127.0.0.1:PORT.
-_e2e_tls_listening_or_dead()
-{
-	local line re='http: listening on .*:[0-9]+( \([a-z]+\))?[[:space:]]*$'
-
-	line=$(grep -a -m1 -E "$re" "$DAEMON_STDERR" 2>/dev/null)
-	if [[ -n $line ]]; then
-		PORT=$(sed -E 's/.*:([0-9]+)( \([a-z]+\))?[[:space:]]*$/\1/' <<<"$line")
-		return 0
-	fi
-	! pid_running "$DAEMON_PID"
-}
-
+# start_daemon_tls [CONF [ARGS...]]: start_daemon for an HTTPS listener;
+# sets BASE and URL to https://127.0.0.1:PORT.
 start_daemon_tls()
 {
-	local conf=${1:-$T/webhookd.conf} rc
-
-	shift || true
-	[[ -x $BIN ]] || fail "binary $BIN not found or not executable"
-	[[ -z $DAEMON_PID ]] || fail "start_daemon_tls: a daemon is already running"
-	DAEMON_N=$((DAEMON_N + 1))
-	DAEMON_STDERR=$T/daemon$DAEMON_N.stderr
-	DAEMON_STDOUT=$T/daemon$DAEMON_N.stdout
-	OK_IDS=$T/ok_ids.$DAEMON_N
-	: >"$OK_IDS"
-	PORT=""
-	"$BIN" -c "$conf" "$@" >"$DAEMON_STDOUT" 2>"$DAEMON_STDERR" &
-	DAEMON_PID=$!
-	wait_for "$START_TIMEOUT" _e2e_tls_listening_or_dead ||
-	    fail "daemon: no 'http: listening on' line within" \
-		"${START_TIMEOUT}s: $(tail -n 5 "$DAEMON_STDERR")"
-	if [[ -z $PORT ]]; then
-		wait "$DAEMON_PID" 2>/dev/null
-		rc=$?
-		DAEMON_PID=""
-		fail "daemon exited with status $rc before listening:" \
-		    "$(tail -n 5 "$DAEMON_STDERR")"
-	fi
+	start_daemon "$@"
 	use_base https 127.0.0.1
 }
 
