@@ -52,26 +52,8 @@ REPORTS=$T/reports.jsonl
 # ---------------------------------------------------------------------------
 # Failure reporting.
 
-# Prints a failure and goes on (the test fails at exit).
-check_fail()
-{
-	echo "FAIL: $*"
-	FAILURES=$((FAILURES + 1))
-	return 1
-}
-
-# Prints a failure and ends the test now.
-fail()
-{
-	echo "FAIL: $*"
-	FAILURES=$((FAILURES + 1))
-	exit 1
-}
-
-note()
-{
-	echo "  $*"
-}
+# shellcheck source-path=SCRIPTDIR source=../report.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../report.sh"
 
 # ---------------------------------------------------------------------------
 # Processes.

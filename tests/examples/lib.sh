@@ -42,26 +42,8 @@ _ex_cleanup()
 }
 trap _ex_cleanup EXIT
 
-# check_fail MESSAGE: notes a failure and goes on.
-check_fail()
-{
-	echo "FAIL: $*"
-	FAILURES=$((FAILURES + 1))
-	return 1
-}
-
-# fail MESSAGE: notes a failure and ends the test.
-fail()
-{
-	echo "FAIL: $*"
-	FAILURES=$((FAILURES + 1))
-	exit 1
-}
-
-note()
-{
-	echo "  $*"
-}
+# shellcheck source-path=SCRIPTDIR source=../report.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../report.sh"
 
 # finish: the test's exit status.
 finish()
