@@ -19,6 +19,8 @@ struct writer;
  * Opens path for appending (creating it), or, with path NULL, writes to
  * fd, which it does not own.  With sync, a job is answered SINK_OK only
  * after its line is on disk; jobs queued together share one fdatasync.
+ * Without sync, a regular file is written by writer_submit's caller,
+ * which gets its answer before writer_submit returns.
  * Log lines and err start with "<module>: <name>:".  Returns NULL with a
  * reason in err.
  */

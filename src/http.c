@@ -92,12 +92,28 @@ enum request_state {
 	REQ_ANSWER		/* status and reason are set */
 };
 
+/*
+ * Whether a request handed to the sinks must be parked.  Sinks that
+ * answer at once (a file without sync) answer in the handler's own
+ * thread, and the connection is never suspended; the others answer from
+ * their thread, possibly while the handler is still suspending.
+ */
+enum request_park {
+	PARK_NONE,
+	PARK_DELIVERING,	/* in sinks_deliver */
+	PARK_SYNC_DONE,		/* answered in sinks_deliver: no parking */
+	PARK_SUSPENDING,	/* the handler is suspending the connection */
+	PARK_LATE_DONE,		/* answered meanwhile: the handler resumes */
+	PARK_PARKED		/* suspended: the answer resumes it */
+};
+
 struct request {
 	struct http		*http;
 	struct MHD_Connection	*conn;
 	struct auth		*auth;		/* a reference, for its life */
 	struct auth_request	 areq;
 	enum request_state	 state;
+	atomic_int		 park;		/* enum request_park */
 	bool			 is_token;	/* the OAuth 2.0 endpoint */
 	size_t			 max_body;
 	struct timespec		 received_at;	/* CLOCK_REALTIME */
@@ -443,6 +459,7 @@ static void
 request_done(void *arg, enum sink_verdict v, const char *failed)
 {
 	struct request	*req = arg;
+	int		 park, next;
 
 	if (v == SINK_OK)
 		request_set(req, MHD_HTTP_OK, "ok");
@@ -453,7 +470,19 @@ request_done(void *arg, enum sink_verdict v, const char *failed)
 		    v == SINK_BUSY ? "busy, retry later" :
 		    "unable to take the report, retry later");
 	/* After this the request may be answered and freed at any time. */
-	MHD_resume_connection(req->conn);
+	park = atomic_load(&req->park);
+	for (;;) {
+		if (park == PARK_DELIVERING)
+			next = PARK_SYNC_DONE;
+		else if (park == PARK_SUSPENDING)
+			next = PARK_LATE_DONE;
+		else {
+			MHD_resume_connection(req->conn);
+			return;
+		}
+		if (atomic_compare_exchange_weak(&req->park, &park, next))
+			return;
+	}
 }
 
 /*
@@ -472,6 +501,7 @@ request_process(struct request *req)
 	const char		*body = req->body.data != NULL ?
 				    req->body.data : "";
 	uint8_t			 digest[DEDUP_DIGEST_LEN];
+	int			 park;
 	char			 err[HTTP_REASON_MAX - 16];
 
 	if (req->is_token) {
@@ -502,15 +532,27 @@ request_process(struct request *req)
 		    "out of memory, retry later");
 		return true;
 	}
-	dedup_digest(body, req->body.len, digest);
+	/* The digest is only for dedup; without it, skip the hashing. */
+	if (h->sinks->dedup != NULL)
+		dedup_digest(body, req->body.len, digest);
 	req->state = REQ_PENDING;
-	MHD_suspend_connection(req->conn);
-	if (sinks_deliver(h->sinks, report, line, digest, req->id,
+	atomic_store(&req->park, PARK_DELIVERING);
+	if (sinks_deliver(h->sinks, report, line,
+	    h->sinks->dedup != NULL ? digest : NULL, req->id,
 	    request_done, req) == -1) {
+		atomic_store(&req->park, PARK_NONE);
 		request_set(req, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "out of memory, retry later");
-		MHD_resume_connection(req->conn);
+		return true;
 	}
+	park = PARK_DELIVERING;
+	if (!atomic_compare_exchange_strong(&req->park, &park,
+	    PARK_SUSPENDING))
+		return true;		/* PARK_SYNC_DONE */
+	MHD_suspend_connection(req->conn);
+	park = PARK_SUSPENDING;
+	if (!atomic_compare_exchange_strong(&req->park, &park, PARK_PARKED))
+		MHD_resume_connection(req->conn);	/* PARK_LATE_DONE */
 	return false;
 }
 

@@ -1,9 +1,14 @@
 /*
  * test_sink.c - fan-out, worst verdict and the file sink's writer: lines
  * arrive whole and once, failures become SINK_RETRY, a reopen moves new
- * lines to a new file, and a drained sink answers at once.
+ * lines to a new file, and a drained sink answers at once, both with
+ * group commit and with the direct write of a file without fsync.
  */
+#include <sys/resource.h>
+#include <sys/stat.h>
+
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +169,13 @@ push(void *arg)
 	return p;
 }
 
+/* Looped tests: _i 0 is group commit (fsync), 1 the direct write. */
+static bool
+loop_sync(int i)
+{
+	return i == 0;
+}
+
 START_TEST(test_sink_file_concurrent_lines_whole_and_once)
 {
 	struct config	*cfg = config_with(1);
@@ -175,7 +187,8 @@ START_TEST(test_sink_file_concurrent_lines_whole_and_once)
 	int		 i;
 
 	outcome_reset();
-	set_file(&cfg->sinks[0], "log", tmp_path("r.jsonl"), true, true);
+	set_file(&cfg->sinks[0], "log", tmp_path("r.jsonl"), true,
+	    loop_sync(_i));
 	s = sinks_open(cfg, err, sizeof(err));
 	ck_assert_msg(s != NULL, "%s", err);
 	for (i = 0; i < 4; i++) {
@@ -262,7 +275,8 @@ START_TEST(test_sink_reopen_moves_new_lines)
 	char		 err[256];
 
 	outcome_reset();
-	set_file(&cfg->sinks[0], "log", tmp_path("r.jsonl"), true, true);
+	set_file(&cfg->sinks[0], "log", tmp_path("r.jsonl"), true,
+	    loop_sync(_i));
 	old = tmp_path("r.jsonl.1");
 	s = sinks_open(cfg, err, sizeof(err));
 	ck_assert_msg(s != NULL, "%s", err);
@@ -289,7 +303,8 @@ START_TEST(test_sink_drained_answers_retry_at_once)
 	char		 err[256];
 
 	outcome_reset();
-	set_file(&cfg->sinks[0], "log", tmp_path("r.jsonl"), true, true);
+	set_file(&cfg->sinks[0], "log", tmp_path("r.jsonl"), true,
+	    loop_sync(_i));
 	s = sinks_open(cfg, err, sizeof(err));
 	ck_assert_msg(s != NULL, "%s", err);
 	deliver(s, "{\"a\":1}\n");
@@ -301,6 +316,58 @@ START_TEST(test_sink_drained_answers_retry_at_once)
 	ck_assert_int_eq(outcome.calls, 2);
 	ck_assert_int_eq(outcome.last, SINK_RETRY);
 	ck_assert_int_eq(count_lines(cfg->sinks[0].path), 1);
+	sinks_free(s);
+	config_release(cfg);
+}
+END_TEST
+
+/*
+ * Without fsync the caller's thread writes the line: it is in the file
+ * and answered before sinks_deliver returns, and a failed write is
+ * answered just as early.
+ */
+START_TEST(test_sink_file_direct_answers_before_return)
+{
+	struct config	*cfg = config_with(2);
+	struct sinks	*s;
+	struct rlimit	 old, small;
+	struct stat	 st;
+	char		 err[256];
+
+	outcome_reset();
+	set_file(&cfg->sinks[0], "log", tmp_path("r.jsonl"), true, false);
+	set_file(&cfg->sinks[1], "full", strdup("/dev/full"), false, false);
+	s = sinks_open(cfg, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	deliver(s, "{\"a\":1}\n");
+	ck_assert_int_eq(outcome.calls, 1);
+	ck_assert_int_eq(outcome.last, SINK_OK);
+	ck_assert_int_eq(count_lines(cfg->sinks[0].path), 1);
+	sinks_free(s);
+	config_release(cfg);
+
+	/*
+	 * A file size limit makes the write fail half way (EFBIG): the half
+	 * line is taken back and the answer is a retry, still at once.
+	 */
+	cfg = config_with(1);
+	outcome_reset();
+	set_file(&cfg->sinks[0], "log", tmp_path("small.jsonl"), true, false);
+	s = sinks_open(cfg, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small = old;
+	small.rlim_cur = 8;
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
+	deliver(s, "{\"a\":\"more than eight bytes\"}\n");
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	ck_assert_int_eq(outcome.calls, 1);
+	ck_assert_int_eq(outcome.last, SINK_RETRY);
+	ck_assert_str_eq(outcome.failed, "log");
+	ck_assert_int_eq(stat(cfg->sinks[0].path, &st), 0);
+	ck_assert_int_eq(st.st_size, 0);
 	sinks_free(s);
 	config_release(cfg);
 }
@@ -453,12 +520,14 @@ suite_sink(void)
 
 	tcase_add_checked_fixture(tc, fixture_tmp_setup, fixture_tmp_teardown);
 	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_sink_file_concurrent_lines_whole_and_once);
+	tcase_add_loop_test(tc, test_sink_file_concurrent_lines_whole_and_once,
+	    0, 2);
+	tcase_add_test(tc, test_sink_file_direct_answers_before_return);
 	tcase_add_test(tc, test_sink_required_failure_is_retry);
 	tcase_add_test(tc, test_sink_optional_failure_does_not_count);
 	tcase_add_test(tc, test_sink_no_required_sink_is_ok);
-	tcase_add_test(tc, test_sink_reopen_moves_new_lines);
-	tcase_add_test(tc, test_sink_drained_answers_retry_at_once);
+	tcase_add_loop_test(tc, test_sink_reopen_moves_new_lines, 0, 2);
+	tcase_add_loop_test(tc, test_sink_drained_answers_retry_at_once, 0, 2);
 	tcase_add_test(tc, test_sink_open_missing_directory_fails);
 	tcase_add_test(tc, test_sink_filters);
 	tcase_add_test(tc, test_sink_dedup_skips_what_was_taken);
