@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
+struct jscan;
 
 enum report_kind {
 	REPORT_DELIVERY,		/* delivery_report_{sms,mms} */
@@ -40,12 +40,12 @@ struct report_status {
 };
 
 /*
- * Every string points into root and lives as long as the report; NULL
- * means the field was absent (or null).  Integer fields come with a has_
- * flag where they are optional.
+ * Every string points into doc, the scanned body, and lives as long as the
+ * report; NULL means the field was absent (or null).  Integer fields come
+ * with a has_ flag where they are optional.
  */
 struct report {
-	json_t			*root;		/* owned */
+	struct jscan		*doc;		/* owned */
 	enum report_kind	 kind;
 	enum report_channel	 channel;
 	const char		*type;

@@ -3,19 +3,20 @@
  * struct report, or explains in one line why it cannot (DESIGN section 2).
  * Strict where meaning would be ambiguous, lenient where Sinch itself is:
  * open status and code sets, decimal integers sent as strings, optional
- * fields absent, null or of an unexpected type.  Every string in the
- * report points into the jansson tree that the report owns; nothing is
- * copied.  It leaves authentication, the HTTP status, the record format
- * and the sinks to others.
+ * fields absent, null or of an unexpected type.  The body is scanned by
+ * jscan.c, whose checks are the strict part; every string in the report
+ * points into the scanned document that the report owns, and nothing is
+ * copied again.  It leaves authentication, the HTTP status, the record
+ * format and the sinks to others.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
+#include "jscan.h"
 #include "report.h"
 
 /* What a decoded value can turn out to be. */
@@ -28,10 +29,11 @@ enum report_int {
 
 /* Where the field being checked sits, for the reason text. */
 struct report_ctx {
-	char		*err;
-	size_t		 errlen;
-	const char	*parent;	/* "statuses" or NULL */
-	size_t		 index;		/* in parent[] */
+	const struct jscan	*doc;
+	char			*err;
+	size_t			 errlen;
+	const char		*parent;	/* "statuses" or NULL */
+	size_t			 index;		/* in parent[] */
 };
 
 #define REPORT_BODY_OBJECT	0x1	/* mo_media: body is an object */
@@ -115,18 +117,17 @@ report_fail(struct report_ctx *ctx, const char *key, const char *msg)
  * Null counts as missing.
  */
 static int
-report_req_str(struct report_ctx *ctx, const json_t *obj, const char *key,
+report_req_str(struct report_ctx *ctx, int obj, const char *key,
     const char **out)
 {
-	const json_t	*v = json_object_get(obj, key);
-	int		 ret = -1;
+	int	 v = jscan_member(ctx->doc, obj, key), ret = -1;
 
-	if (v == NULL || json_is_null(v))
+	if (v == -1 || jscan_is_null(ctx->doc, v))
 		report_fail(ctx, key, "missing required field");
-	else if (!json_is_string(v))
+	else if (!jscan_is_string(ctx->doc, v))
 		report_fail(ctx, key, "expected a string");
 	else {
-		*out = json_string_value(v);
+		*out = jscan_string(ctx->doc, v);
 		ret = 0;
 	}
 	return ret;
@@ -134,9 +135,9 @@ report_req_str(struct report_ctx *ctx, const json_t *obj, const char *key,
 
 /* An optional string: NULL when absent, null or not a string. */
 static const char *
-report_opt_str(const json_t *obj, const char *key)
+report_opt_str(const struct report_ctx *ctx, int obj, const char *key)
 {
-	return json_string_value(json_object_get(obj, key));
+	return jscan_string(ctx->doc, jscan_member(ctx->doc, obj, key));
 }
 
 /*
@@ -144,21 +145,22 @@ report_opt_str(const json_t *obj, const char *key)
  * holding exactly -?[0-9]+ (Sinch's documentation sends "code": "0").
  */
 static enum report_int
-report_int_value(const json_t *v, int64_t min, int64_t max, int32_t *out)
+report_int_value(const struct jscan *doc, int v, int64_t min, int64_t max,
+    int32_t *out)
 {
 	const char	*p;
-	json_int_t	 n = 0;
+	int64_t		 n = 0;
 	bool		 neg;
 	enum report_int	 ret = REPORT_INT_WRONG_TYPE;
 
-	if (v == NULL || json_is_null(v)) {
+	if (v == -1 || jscan_is_null(doc, v)) {
 		ret = REPORT_INT_ABSENT;
 		goto done;
 	}
-	if (json_is_integer(v))
-		n = json_integer_value(v);
-	else if (json_is_string(v)) {
-		p = json_string_value(v);
+	if (jscan_is_int(doc, v))
+		n = jscan_int(doc, v);
+	else if (jscan_is_string(doc, v)) {
+		p = jscan_string(doc, v);
 		if ((neg = (*p == '-')))
 			p++;
 		if (*p == '\0')
@@ -190,17 +192,17 @@ done:
  * leaves *has false; out of range it is an error all the same.
  */
 static int
-report_int(struct report_ctx *ctx, const json_t *obj, const char *key,
-    int64_t min, int64_t max, int32_t *out, bool *has)
+report_int(struct report_ctx *ctx, int obj, const char *key, int64_t min,
+    int64_t max, int32_t *out, bool *has)
 {
-	const json_t	*v = json_object_get(obj, key);
-	const char	*s;
-	char		 msg[REPORT_EXCERPT + 32];
-	int		 ret = -1;
+	const struct jscan	*doc = ctx->doc;
+	const char		*s;
+	char			 msg[REPORT_EXCERPT + 32];
+	int			 v = jscan_member(doc, obj, key), ret = -1;
 
 	if (has != NULL)
 		*has = false;
-	switch (report_int_value(v, min, max, out)) {
+	switch (report_int_value(doc, v, min, max, out)) {
 	case REPORT_INT_OK:
 		if (has != NULL)
 			*has = true;
@@ -220,16 +222,16 @@ report_int(struct report_ctx *ctx, const json_t *obj, const char *key,
 		break;
 	case REPORT_INT_RANGE:
 		/* The value as written, shortened if it is a long string. */
-		if (json_is_integer(v))
+		if (jscan_is_int(doc, v))
 			snprintf(msg, sizeof(msg), "%lld out of range",
-			    (long long)json_integer_value(v));
-		else if (json_string_length(v) > REPORT_EXCERPT) {
-			s = json_string_value(v);
+			    (long long)jscan_int(doc, v));
+		else if (jscan_length(doc, v) > REPORT_EXCERPT) {
+			s = jscan_string(doc, v);
 			snprintf(msg, sizeof(msg), "%.*s... out of range",
 			    REPORT_EXCERPT, s);
 		} else
 			snprintf(msg, sizeof(msg), "%s out of range",
-			    json_string_value(v));
+			    jscan_string(doc, v));
 		report_fail(ctx, key, msg);
 		break;
 	}
@@ -237,13 +239,11 @@ report_int(struct report_ctx *ctx, const json_t *obj, const char *key,
 }
 
 static int
-report_decode_status(struct report_ctx *ctx, const json_t *v,
-    struct report_status *st)
+report_decode_status(struct report_ctx *ctx, int v, struct report_status *st)
 {
-	const json_t	*recipients;
-	int		 ret = -1;
+	int	 recipients, ret = -1;
 
-	if (!json_is_object(v)) {
+	if (!jscan_is_object(ctx->doc, v)) {
 		/* Name the element itself, not a key inside it. */
 		if (ctx->errlen > 0) {
 			snprintf(ctx->err, ctx->errlen,
@@ -258,9 +258,10 @@ report_decode_status(struct report_ctx *ctx, const json_t *v,
 	    report_req_str(ctx, v, "status", &st->status) == -1 ||
 	    report_int(ctx, v, "count", 0, INT32_MAX, &st->count, NULL) == -1)
 		goto done;
-	recipients = json_object_get(v, "recipients");
-	st->nrecipients = json_is_array(recipients) ?
-	    json_array_size(recipients) : 0;
+	/* jscan_size() is 0 for an object: only an array counts. */
+	recipients = jscan_member(ctx->doc, v, "recipients");
+	st->nrecipients = jscan_is_array(ctx->doc, recipients) ?
+	    jscan_size(ctx->doc, recipients) : 0;
 	st->is_final = report_status_is_final(st->status);
 	ret = 0;
 done:
@@ -270,40 +271,40 @@ done:
 static int
 report_decode_delivery(struct report_ctx *ctx, struct report *r)
 {
-	const json_t	*statuses;
-	size_t		 i, n;
-	bool		 all_final = true;
-	int		 ret = -1;
+	const struct jscan	*doc = ctx->doc;
+	size_t			 i, n;
+	bool			 all_final = true;
+	int			 root = jscan_root(doc), statuses, v, ret = -1;
 
-	if (report_req_str(ctx, r->root, "batch_id", &r->batch_id) == -1 ||
-	    report_int(ctx, r->root, "total_message_count", 0, INT32_MAX,
+	if (report_req_str(ctx, root, "batch_id", &r->batch_id) == -1 ||
+	    report_int(ctx, root, "total_message_count", 0, INT32_MAX,
 	    &r->total_message_count, NULL) == -1)
 		goto done;
-	statuses = json_object_get(r->root, "statuses");
-	if (statuses == NULL || json_is_null(statuses)) {
+	statuses = jscan_member(doc, root, "statuses");
+	if (statuses == -1 || jscan_is_null(doc, statuses)) {
 		report_fail(ctx, "statuses", "missing required field");
 		goto done;
 	}
-	if (!json_is_array(statuses)) {
+	if (!jscan_is_array(doc, statuses)) {
 		report_fail(ctx, "statuses", "expected an array");
 		goto done;
 	}
-	n = json_array_size(statuses);
+	n = jscan_size(doc, statuses);
 	if (n > 0 && (r->statuses = calloc(n, sizeof(*r->statuses))) == NULL) {
 		report_fail(ctx, "statuses", "out of memory");
 		goto done;
 	}
 	ctx->parent = "statuses";
-	for (i = 0; i < n; i++) {
+	for (i = 0, v = jscan_first(doc, statuses); i < n;
+	    i++, v = jscan_next(doc, v)) {
 		ctx->index = i;
-		if (report_decode_status(ctx, json_array_get(statuses, i),
-		    &r->statuses[i]) == -1)
+		if (report_decode_status(ctx, v, &r->statuses[i]) == -1)
 			goto done;
 		r->nstatuses++;
 		all_final = all_final && r->statuses[i].is_final;
 	}
 	ctx->parent = NULL;
-	r->client_reference = report_opt_str(r->root, "client_reference");
+	r->client_reference = report_opt_str(ctx, root, "client_reference");
 	r->is_final = n > 0 && all_final;
 	ret = 0;
 done:
@@ -313,8 +314,7 @@ done:
 static int
 report_decode_recipient(struct report_ctx *ctx, struct report *r)
 {
-	const json_t	*root = r->root;
-	int		 ret = -1;
+	int	 root = jscan_root(ctx->doc), ret = -1;
 
 	if (report_req_str(ctx, root, "batch_id", &r->batch_id) == -1 ||
 	    report_req_str(ctx, root, "recipient", &r->recipient) == -1 ||
@@ -325,11 +325,13 @@ report_decode_recipient(struct report_ctx *ctx, struct report *r)
 	    report_int(ctx, root, "number_of_message_parts", 0, INT32_MAX,
 	    &r->number_of_message_parts, &r->has_parts) == -1)
 		goto done;
-	r->operator_status_at = report_opt_str(root, "operator_status_at");
-	r->client_reference = report_opt_str(root, "client_reference");
-	r->applied_originator = report_opt_str(root, "applied_originator");
-	r->encoding = report_opt_str(root, "encoding");
-	r->operator_name = report_opt_str(root, "operator");
+	r->operator_status_at = report_opt_str(ctx, root,
+	    "operator_status_at");
+	r->client_reference = report_opt_str(ctx, root, "client_reference");
+	r->applied_originator = report_opt_str(ctx, root,
+	    "applied_originator");
+	r->encoding = report_opt_str(ctx, root, "encoding");
+	r->operator_name = report_opt_str(ctx, root, "operator");
 	r->is_final = report_status_is_final(r->status);
 	ret = 0;
 done:
@@ -339,8 +341,8 @@ done:
 static int
 report_decode_inbound(struct report_ctx *ctx, struct report *r, int flags)
 {
-	const json_t	*root = r->root, *body, *media;
-	int		 ret = -1;
+	const struct jscan	*doc = ctx->doc;
+	int			 root = jscan_root(doc), body, media, ret = -1;
 
 	if (report_req_str(ctx, root, "id", &r->message_id) == -1 ||
 	    report_req_str(ctx, root, "from", &r->from) == -1 ||
@@ -348,40 +350,60 @@ report_decode_inbound(struct report_ctx *ctx, struct report *r, int flags)
 	    report_req_str(ctx, root, "received_at", &r->received_at) == -1)
 		goto done;
 	if (flags & REPORT_BODY_OBJECT) {
-		body = json_object_get(root, "body");
-		if (body == NULL || json_is_null(body)) {
+		body = jscan_member(doc, root, "body");
+		if (body == -1 || jscan_is_null(doc, body)) {
 			report_fail(ctx, "body", "missing required field");
 			goto done;
 		}
-		if (!json_is_object(body)) {
+		if (!jscan_is_object(doc, body)) {
 			report_fail(ctx, "body", "expected an object");
 			goto done;
 		}
-		r->subject = report_opt_str(body, "subject");
-		r->message = report_opt_str(body, "message");
-		media = json_object_get(body, "media");
-		r->nmedia = json_is_array(media) ? json_array_size(media) : 0;
+		r->subject = report_opt_str(ctx, body, "subject");
+		r->message = report_opt_str(ctx, body, "message");
+		media = jscan_member(doc, body, "media");
+		r->nmedia = jscan_is_array(doc, media) ?
+		    jscan_size(doc, media) : 0;
 	} else if (report_req_str(ctx, root, "body", &r->body) == -1)
 		goto done;
 	if ((flags & REPORT_NEEDS_UDH) &&
 	    report_req_str(ctx, root, "udh", &r->udh) == -1)
 		goto done;
-	r->sent_at = report_opt_str(root, "sent_at");
-	r->operator_id = report_opt_str(root, "operator_id");
-	r->client_reference = report_opt_str(root, "client_reference");
+	r->sent_at = report_opt_str(ctx, root, "sent_at");
+	r->operator_id = report_opt_str(ctx, root, "operator_id");
+	r->client_reference = report_opt_str(ctx, root, "client_reference");
 	ret = 0;
 done:
 	return ret;
 }
 
+/*
+ * Where body[offset] is, for a reason: its line and its column, counted in
+ * characters (bytes that do not continue a UTF-8 sequence), both from 1.
+ */
+static void
+report_where(const char *body, size_t offset, size_t *line, size_t *col)
+{
+	size_t	 i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < offset; i++)
+		if (body[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)body[i] & 0xc0) != 0x80)
+			(*col)++;
+}
+
 struct report *
 report_decode(const char *body, size_t len, char *err, size_t errlen)
 {
-	struct report_ctx	 ctx = { err, errlen, NULL, 0 };
+	struct report_ctx	 ctx = { NULL, err, errlen, NULL, 0 };
 	struct report		*r = NULL;
-	json_error_t		 jerr;
-	json_t			*root;
-	size_t			 i;
+	struct jscan		*doc;
+	char			 why[128];
+	size_t			 i, offset, line, col;
 	int			 flags = 0, ok = -1;
 
 	if (errlen > 0)
@@ -391,35 +413,34 @@ report_decode(const char *body, size_t len, char *err, size_t errlen)
 			snprintf(err, errlen, "empty body");
 		goto done;
 	}
-	/*
-	 * JSON_DECODE_ANY so that a scalar gets the same reason as an array
-	 * instead of a parser message about brackets.
-	 */
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-	    &jerr);
-	if (root == NULL) {
-		if (errlen > 0) {
+	if ((doc = jscan_new(body, len, why, sizeof(why), &offset)) == NULL) {
+		if (errlen > 0 && errno == ENOMEM)
+			snprintf(err, errlen, "out of memory");
+		else if (errlen > 0) {
+			report_where(body, offset, &line, &col);
 			snprintf(err, errlen,
-			    "invalid JSON: %s at line %d column %d", jerr.text,
-			    jerr.line, jerr.column);
+			    "invalid JSON: %s at line %zu column %zu", why,
+			    line, col);
 			report_clean(err);
 		}
 		goto done;
 	}
-	if (!json_is_object(root)) {
-		json_decref(root);
+	/* A scalar gets the same reason as an array, not a parser message. */
+	if (!jscan_is_object(doc, jscan_root(doc))) {
+		jscan_free(doc);
 		if (errlen > 0)
 			snprintf(err, errlen, "not a JSON object");
 		goto done;
 	}
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		json_decref(root);
+		jscan_free(doc);
 		if (errlen > 0)
 			snprintf(err, errlen, "out of memory");
 		goto done;
 	}
-	r->root = root;
-	if (report_req_str(&ctx, root, "type", &r->type) == -1)
+	r->doc = doc;
+	ctx.doc = doc;
+	if (report_req_str(&ctx, jscan_root(doc), "type", &r->type) == -1)
 		goto done;
 	r->kind = REPORT_UNKNOWN;
 	r->channel = REPORT_CHANNEL_NONE;
@@ -457,7 +478,7 @@ report_free(struct report *r)
 {
 	if (r == NULL)
 		return;
-	json_decref(r->root);
+	jscan_free(r->doc);
 	free(r->statuses);
 	free(r);
 }

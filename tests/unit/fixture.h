@@ -31,6 +31,7 @@ const char	*fixture_write(const char *name, const char *text);
 
 Suite	*suite_buf(void);
 Suite	*suite_config(void);
+Suite	*suite_jscan(void);
 Suite	*suite_report(void);
 Suite	*suite_record(void);
 Suite	*suite_http(void);

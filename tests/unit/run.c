@@ -13,6 +13,7 @@ main(void)
 
 	sr = srunner_create(suite_buf());
 	srunner_add_suite(sr, suite_config());
+	srunner_add_suite(sr, suite_jscan());
 	srunner_add_suite(sr, suite_report());
 	srunner_add_suite(sr, suite_record());
 	srunner_add_suite(sr, suite_http());

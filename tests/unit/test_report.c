@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "fixture.h"
+#include "jscan.h"
 #include "record.h"
 #include "report.h"
 
@@ -28,8 +29,9 @@ struct bad_case {
 };
 
 /*
- * Parser messages come from jansson, so only their start and position are
- * pinned down; our own reasons are matched exactly.
+ * Parser messages come from jscan.c and are pinned down in test_jscan.c,
+ * so here only their start and position are; our own reasons are matched
+ * exactly.
  */
 static const struct bad_case bad_cases[] = {
 	{ "bad-empty.json", "empty body", NULL },
@@ -229,6 +231,156 @@ START_TEST(test_report_reason_buffer)
 	    "at line 1 column 6");
 	ck_assert_ptr_null(report_decode("{\"a\":\xc3\xa9}", 8, big, 36));
 	ck_assert_str_eq(big, "invalid JSON: invalid token near '");
+}
+END_TEST
+
+/* Refused by the scanner: the reason and where, line and column. */
+START_TEST(test_report_refused_scan)
+{
+#define BODY(s)	s, sizeof(s) - 1
+	static const struct {
+		const char	*body;
+		size_t		 len;
+		const char	*reason;
+	} cases[] = {
+		{ BODY("{\"type\":\"mo_text\",\"body\":\"a\\u0000b\"}"),
+		    "invalid JSON: \\u0000 is not allowed at line 1 "
+		    "column 28" },
+		{ BODY("{\"type\":\"mo_text\",\"body\":\"\\ud83d!\"}"),
+		    "invalid JSON: invalid Unicode escape near '\\ud83d' "
+		    "at line 1 column 27" },
+		{ BODY("{\"type\":\"mo_text\",\"body\":\"\\udc00\"}"),
+		    "invalid JSON: invalid Unicode escape near '\\udc00' "
+		    "at line 1 column 27" },
+		/* Columns count characters, lines start after each LF. */
+		{ BODY("{\"type\":\"\xc3\xa5\xc3\xa4\xc3\xb6\",\n"
+		    "\"id\":\"\xf0\x9f\x98\x80\",\"to\":\x01}"),
+		    "invalid JSON: control character 0x01 at line 2 "
+		    "column 15" },
+		{ BODY("{\"type\":\"mo_text\",\n\n  \"from\":\"a\","
+		    "\"\\u0066rom\":\"b\"}"),
+		    "invalid JSON: duplicate object key near "
+		    "'\"\\u0066rom\"' at line 3 column 14" },
+		{ BODY("{\"type\":\"mo_text\",\"id\":1e400}"),
+		    "invalid JSON: real number overflow near '1e400' at line 1 "
+		    "column 24" },
+		{ BODY("{\"type\":\"mo_text\"}\n\0"),
+		    "invalid JSON: control character 0x00 at line 2 column 1" },
+	};
+#undef BODY
+	char	 err[256];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_ptr_null(report_decode(cases[i].body, cases[i].len,
+		    err, sizeof(err)));
+		ck_assert_str_eq(err, cases[i].reason);
+	}
+}
+END_TEST
+
+/* Containers nested n deep as the value of "x" in a mo_text. */
+static struct buf *
+nested_body(int n)
+{
+	struct buf	*b = buf_new(0);
+	int		 i;
+
+	ck_assert_int_eq(buf_puts(b, "{\"type\":\"mo_text\",\"id\":\"i\","
+	    "\"from\":\"f\",\"to\":\"t\",\"received_at\":\"r\",\"body\":\"b\","
+	    "\"x\":"), 0);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(buf_puts(b, i % 2 ? "[" : "{\"y\":"), 0);
+	ck_assert_int_eq(buf_putc(b, '0'), 0);
+	for (i = n - 1; i >= 0; i--)
+		ck_assert_int_eq(buf_putc(b, i % 2 ? ']' : '}'), 0);
+	ck_assert_int_eq(buf_putc(b, '}'), 0);
+	return b;
+}
+
+START_TEST(test_report_refused_depth)
+{
+	struct buf	*b;
+	struct report	*r;
+	char		 err[128], want[128];
+	size_t		 column;
+
+	/* The root object and 63 more: as deep as it goes. */
+	b = nested_body(63);
+	r = report_decode(b->data, b->len, err, sizeof(err));
+	ck_assert_msg(r != NULL, "%s", err);
+	ck_assert_str_eq(r->body, "b");
+	report_free(r);
+	buf_free(b);
+
+	/* One more, and the bracket that opens it is at fault. */
+	b = nested_body(64);
+	ck_assert_ptr_null(report_decode(b->data, b->len, err, sizeof(err)));
+	column = (size_t)(strstr(b->data, "0") - b->data);
+	snprintf(want, sizeof(want), "invalid JSON: nesting too deep at line "
+	    "1 column %zu", column);
+	ck_assert_str_eq(err, want);
+	buf_free(b);
+}
+END_TEST
+
+/*
+ * A recipient report followed by n more keys; the last one, when dup is
+ * set, is "type" again, escaped.
+ */
+static struct buf *
+many_keys_body(int n, bool dup)
+{
+	struct buf	*b = buf_new(0);
+	char		 member[32];
+	int		 i;
+
+	ck_assert_int_eq(buf_puts(b, "{\"type\":"
+	    "\"recipient_delivery_report_sms\",\"batch_id\":\"b\","
+	    "\"recipient\":\"r\",\"status\":\"Delivered\",\"at\":\"t\","
+	    "\"code\":0"), 0);
+	for (i = 0; i < n; i++) {
+		if (dup && i == n - 1)
+			snprintf(member, sizeof(member), ",\"\\u0074ype\":%d",
+			    i);
+		else
+			snprintf(member, sizeof(member), ",\"x%07d\":%d", i, i);
+		ck_assert_int_eq(buf_puts(b, member), 0);
+	}
+	ck_assert_int_eq(buf_putc(b, '}'), 0);
+	return b;
+}
+
+START_TEST(test_report_many_keys)
+{
+	struct timespec	 t0, t1;
+	struct buf	*b;
+	struct report	*r;
+	char		 err[128], want[128];
+	double		 took;
+
+	/* About 1.6 MiB of keys: decoded in linear time. */
+	b = many_keys_body(100000, false);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = report_decode(b->data, b->len, err, sizeof(err));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	took = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_msg(r != NULL, "%s", err);
+	ck_assert_msg(took < 2.0, "100,000 keys took %.3f s", took);
+	ck_assert_str_eq(r->status, "Delivered");
+	ck_assert(r->is_final);
+	report_free(r);
+	buf_free(b);
+
+	/* A duplicate of the first key, 100,000 keys in. */
+	b = many_keys_body(100000, true);
+	ck_assert_ptr_null(report_decode(b->data, b->len, err, sizeof(err)));
+	snprintf(want, sizeof(want), "invalid JSON: duplicate object key near "
+	    "'\"\\u0074ype\"' at line 1 column %zu",
+	    (size_t)(strstr(b->data, "\"\\u0074ype") - b->data) + 1);
+	ck_assert_str_eq(err, want);
+	buf_free(b);
 }
 END_TEST
 
@@ -500,7 +652,8 @@ START_TEST(test_report_optional_wrong_type)
 	ck_assert_ptr_null(r->encoding);
 	ck_assert_ptr_null(r->operator_name);
 	ck_assert(!r->has_parts);
-	ck_assert_ptr_nonnull(json_object_get(r->root, "encoding"));
+	ck_assert_int_ne(jscan_member(r->doc, jscan_root(r->doc), "encoding"),
+	    -1);
 	report_free(r);
 }
 END_TEST
@@ -697,6 +850,9 @@ suite_report(void)
 	tcase_add_loop_test(tc, test_report_refused, 0, NBAD);
 	tcase_add_test(tc, test_report_refused_inline);
 	tcase_add_test(tc, test_report_reason_buffer);
+	tcase_add_test(tc, test_report_refused_scan);
+	tcase_add_test(tc, test_report_refused_depth);
+	tcase_add_test(tc, test_report_many_keys);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("types");
