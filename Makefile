@@ -10,7 +10,7 @@ DOCDIR	?= $(PREFIX)/share/doc/sinch-webhookd
 # with another PREFIX, say UNITDIR=/etc/systemd/system.
 UNITDIR	?= $(PREFIX)/lib/systemd/system
 
-PKGS	 = libmicrohttpd jansson libconfig nettle gnutls libsystemd
+PKGS	 = libmicrohttpd libconfig nettle gnutls libsystemd
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla
 CFLAGS	?= -O2 -g
@@ -19,12 +19,14 @@ ifeq ($(SANITIZE),1)
 BUILD	 = build/san
 BIN	 = $(BUILD)/sinch-webhookd
 SEND	 = $(BUILD)/sinch-webhookd-send
+DECODE	 = $(BUILD)/bench/decode
 SAN	 = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=undefined
 else
 BUILD	 = build/obj
 BIN	 = sinch-webhookd
 SEND	 = sinch-webhookd-send
+DECODE	 = bench/decode
 SAN	 =
 endif
 
@@ -32,8 +34,9 @@ endif
 # after the deps target has installed what was missing.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
-CHECK_CFLAGS = $(shell pkg-config --cflags check)
-CHECK_LIBS   = $(shell pkg-config --libs check)
+# The unit tests also check the JSON scanner against jansson.
+CHECK_CFLAGS = $(shell pkg-config --cflags check jansson)
+CHECK_LIBS   = $(shell pkg-config --libs check jansson)
 # sinch-webhookd-send: its own sources, and the daemon's auth and buf.
 SEND_PKGS  = libcurl jansson nettle gnutls
 SEND_CFLAGS = $(shell pkg-config --cflags libcurl)
@@ -53,11 +56,14 @@ TBIN	 = $(BUILD)/unit-tests
 SEND_SRCS = $(wildcard src/send/*.c)
 SEND_OBJS = $(SEND_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/auth.o $(BUILD)/buf.o \
 	    $(BUILD)/fdutil.o
+# The decoder micro-benchmark links every daemon module but main.o, so a
+# module that report.c or record.c starts to use is picked up by itself.
+DECODE_OBJS = $(BUILD)/bench/decode.o $(LIBOBJS)
 
 CONF	?= conf/sinch-webhookd.conf
 
 .PHONY: all deps run check check-unit check-e2e check-examples lint \
-	install uninstall clean
+	bench install uninstall clean
 
 all: $(BIN) $(SEND)
 
@@ -110,6 +116,25 @@ check-e2e: $(BIN) $(SEND)
 
 check-examples: $(BIN)
 	SINCH_WEBHOOKD_BIN=$(CURDIR)/$(BIN) tests/examples/run.sh
+
+$(BUILD)/bench/%.o: bench/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(DECODE): $(DECODE_OBJS) | deps
+	$(CC) $(ALL_LDFLAGS) -o $@ $(DECODE_OBJS) $(PKG_LIBS)
+
+# Load tests against nginx, the daemon and adnanh/webhook on 127.0.0.1
+# (bench/README.md).  wrk, nginx and webhook are installed only when a
+# tool is missing; QUICK=1 makes one short run of each, a smoke check.
+bench: $(BIN) $(DECODE)
+	@if ! command -v wrk >/dev/null 2>&1 || \
+	    ! command -v nginx >/dev/null 2>&1 || \
+	    ! command -v webhook >/dev/null 2>&1; then \
+		./scripts/install-deps.sh --bench; \
+	fi
+	BENCH_BIN=$(CURDIR)/$(BIN) BENCH_DECODE=$(CURDIR)/$(DECODE) \
+	    QUICK=$(QUICK) bench/run.sh
 
 lint:
 	@! grep -n -E '\b(sprintf|strcpy|strcat|gets)\(' src/*.c src/send/*.c || \
@@ -186,6 +211,7 @@ uninstall:
 	done
 
 clean:
-	rm -rf build sinch-webhookd sinch-webhookd-send
+	rm -rf build sinch-webhookd sinch-webhookd-send bench/decode
 
--include $(OBJS:.o=.d) $(TOBJS:.o=.d) $(SEND_OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(TOBJS:.o=.d) $(SEND_OBJS:.o=.d) \
+	 $(BUILD)/bench/decode.d

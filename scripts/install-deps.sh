@@ -2,12 +2,27 @@
 # install-deps.sh - installs the Debian packages that sinch-webhookd needs to
 # build and test.  Called by make when pkg-config cannot find a library, and
 # by .ci/run.  Safe to run again: apt-get skips what is already there.
+#
+# With --bench, only what `make bench` needs besides the build: wrk, nginx
+# (the baseline), webhook (adnanh/webhook, the exec comparison), python3
+# and procps.
 set -eu
 
-PKGS="pkg-config libmicrohttpd-dev libjansson-dev libconfig-dev check
+case ${1:-} in
+--bench)
+	PKGS="wrk nginx webhook python3 procps"
+	;;
+"")
+	PKGS="pkg-config libmicrohttpd-dev libjansson-dev libconfig-dev check
 	libsubunit-dev nettle-dev libgnutls28-dev libsystemd-dev gnutls-bin curl jq
 	ca-certificates sqlite3 python3 python3-prometheus-client
 	systemd man-db libcurl4-gnutls-dev procps"
+	;;
+*)
+	echo "usage: install-deps.sh [--bench]" >&2
+	exit 2
+	;;
+esac
 
 missing=""
 for p in $PKGS; do
