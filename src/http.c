@@ -61,6 +61,7 @@ struct http {
 	struct sinks		*sinks;
 	struct MHD_Daemon	*mhd;
 	int			 fd;		/* listening socket */
+	bool			 activated;	/* fd is systemd's too */
 	int			 port;
 	char			 addr[INET6_ADDRSTRLEN + 2];
 	struct MHD_Daemon	*ops_mhd;	/* the metrics listener */
@@ -879,6 +880,7 @@ http_bind(struct http *h, char *err, size_t errlen)
 	if (nfds > 0) {
 		if ((h->fd = activated_socket(0, err, errlen)) == -1)
 			return -1;
+		h->activated = true;
 		log_info("http: using the listening socket passed by systemd");
 	} else if ((h->fd = listen_on("listen", h->cfg->address,
 	    h->cfg->port, err, errlen)) == -1)
@@ -1085,6 +1087,34 @@ http_port(const struct http *h)
 	return h->port;
 }
 
+/* Hands every connection waiting on the listening socket fd to MHD. */
+static void
+http_take_backlog(struct http *h, int fd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	int			 s, n = 0;
+
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
+		return;
+	for (;;) {
+		len = sizeof(ss);
+		s = accept4(fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (s == -1 && errno == EINTR)
+			continue;
+		if (s == -1)
+			break;
+		/* MHD owns (and on failure closes) s from here. */
+		if (MHD_add_connection(h->mhd, s, (struct sockaddr *)&ss,
+		    len) == MHD_YES)
+			n++;
+	}
+	if (n > 0)
+		log_info("http: took %d waiting connection(s) in to answer "
+		    "them", n);
+}
+
 void
 http_quiesce(struct http *h)
 {
@@ -1093,6 +1123,14 @@ http_quiesce(struct http *h)
 	atomic_store(&h->stopping, true);
 	fd = MHD_quiesce_daemon(h->mhd);
 	if (fd != MHD_INVALID_SOCKET) {
+		/*
+		 * Connections the kernel has completed but nobody accepted
+		 * yet would be reset by the close; take them in, to be
+		 * answered 503 like any request during shutdown.  A socket
+		 * systemd holds keeps them for the next start instead.
+		 */
+		if (!h->activated)
+			http_take_backlog(h, fd);
 		close(fd);
 		h->fd = -1;
 	}
