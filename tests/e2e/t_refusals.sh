@@ -120,6 +120,14 @@ small_body "$T/b"
 expect_status 200 -H 'Content-Type:' --data-binary "@$T/b" "$URL" &&
     check_record "$T/b" "$LAST_ID"
 
+# --- headers: 12 KiB of them are taken, 20 KiB answered 431 ----------------
+# (libmicrohttpd's 16 KiB per connection holds the headers).
+big=$(head -c 12000 /dev/zero | tr '\0' a)
+small_body "$T/b"
+post_file 200 "$T/b" -H "X-Padding: $big" && check_record "$T/b" "$LAST_ID"
+big=$(head -c 20000 /dev/zero | tr '\0' a)
+post_file 431 "$T/b" -H "X-Padding: $big"
+
 # --- 400: malformed bodies, each with a one-line text/plain reason ---------
 # file | the reason starts with / contains
 declare -A PREFIX=(
