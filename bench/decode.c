@@ -1,9 +1,10 @@
 /*
  * decode.c - the decoder micro-benchmark: how many callback bodies one core
  * turns into record lines per second (report_decode, then record_encode),
- * for each callback type.  Bodies are the files named on the command line;
- * each file is decoded over and over for a fixed time, and the files of one
- * type share the type's figure.  It prints a table, or JSON with -j.
+ * for each callback type (recipient_delivery_report_sms, mo_text, ...).
+ * Bodies are the files named on the command line; each file is decoded
+ * over and over for a fixed time, and the files of one type share the
+ * type's figure.  It prints a table, or JSON with -j.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -20,7 +21,8 @@
 #define DECODE_MAX_TYPES	16
 
 struct decode_type {
-	char	 name[64];
+	char	 name[64];	/* the callback's "type" */
+	char	 kind[32];	/* recipient_delivery_report, inbound, ... */
 	size_t	 files;
 	uint64_t reports;
 	double	 secs;
@@ -119,6 +121,7 @@ main(int argc, char *argv[])
 	struct decode_type	*t;
 	struct report		*r;
 	struct buf		 body;
+	char			 type[64];
 	const char		*kind;
 	char			 err[256];
 	double			 secs = 1.0, took = 0;
@@ -160,8 +163,9 @@ main(int argc, char *argv[])
 			continue;
 		}
 		kind = report_kind_name(r->kind);
+		snprintf(type, sizeof(type), "%s", r->type);
 		report_free(r);
-		for (i = 0; i < ntypes && strcmp(types[i].name, kind) != 0;
+		for (i = 0; i < ntypes && strcmp(types[i].name, type) != 0;
 		    i++)
 			;
 		if (i == ntypes) {
@@ -169,7 +173,9 @@ main(int argc, char *argv[])
 				buf_fini(&body);
 				continue;
 			}
-			snprintf(types[ntypes++].name, sizeof(types[0].name),
+			snprintf(types[ntypes].name, sizeof(types[0].name),
+			    "%s", type);
+			snprintf(types[ntypes++].kind, sizeof(types[0].kind),
 			    "%s", kind);
 		}
 		t = &types[i];
@@ -187,20 +193,21 @@ main(int argc, char *argv[])
 	if (json)
 		printf("[");
 	else
-		printf("%-28s %5s %10s %14s %10s\n", "type", "files",
+		printf("%-30s %5s %10s %14s %10s\n", "type", "files",
 		    "bytes/avg", "reports/s/core", "ns/report");
 	for (i = 0; i < ntypes; i++) {
 		t = &types[i];
 		if (t->files == 0)
 			continue;
 		if (json)
-			printf("%s{\"type\":\"%s\",\"files\":%zu,"
-			    "\"avg_bytes\":%zu,\"reports_per_s\":%.0f,"
-			    "\"ns_per_report\":%.0f}", i > 0 ? "," : "",
-			    t->name, t->files, t->bytes / t->files,
+			printf("%s{\"type\":\"%s\",\"kind\":\"%s\","
+			    "\"files\":%zu,\"avg_bytes\":%zu,"
+			    "\"reports_per_s\":%.0f,\"ns_per_report\":%.0f}",
+			    i > 0 ? "," : "", t->name, t->kind, t->files,
+			    t->bytes / t->files,
 			    t->reports / t->secs, t->secs * 1e9 / t->reports);
 		else
-			printf("%-28s %5zu %10zu %14.0f %10.0f\n", t->name,
+			printf("%-30s %5zu %10zu %14.0f %10.0f\n", t->name,
 			    t->files, t->bytes / t->files,
 			    t->reports / t->secs, t->secs * 1e9 / t->reports);
 	}

@@ -186,11 +186,11 @@ def print_decode(decode):
     if not decode:
         return
     print()
-    print("%-28s %5s %10s %14s %10s" % ("decoder (bench/decode)", "files",
+    print("%-30s %5s %10s %14s %10s" % ("decoder (bench/decode)", "files",
                                         "bytes/avg", "reports/s/core",
                                         "ns/report"))
     for d in decode:
-        print("%-28s %5d %10d %14.0f %10.0f" % (
+        print("%-30s %5d %10d %14.0f %10.0f" % (
             d["type"], d["files"], d["avg_bytes"], d["reports_per_s"],
             d["ns_per_report"]))
 
@@ -257,12 +257,15 @@ def targets(rows, idle, decode):
             idle["hwm_mib"] < 64 and idle["open"] == idle["connections"],
             "VmHWM %.1f MiB, VmRSS %.1f MiB, %d connections open" %
             (idle["hwm_mib"], idle["rss_mib"], idle["open"]))
-    rdr = [d for d in decode or [] if d["type"] == "recipient_delivery_report"]
+    # The slowest of the recipient report types (SMS, MMS) decides.
+    rdr = [d for d in decode or []
+           if d.get("kind") == "recipient_delivery_report"]
     if rdr:
+        slow = min(rdr, key=lambda d: d["reports_per_s"])
         add("decoder >= 300000 recipient delivery reports/s per core",
-            rdr[0]["reports_per_s"] >= 300000,
-            "%.0f reports/s per core (%d files)" %
-            (rdr[0]["reports_per_s"], rdr[0]["files"]))
+            slow["reports_per_s"] >= 300000,
+            "%.0f reports/s per core (%s, the slower of %d types)" %
+            (slow["reports_per_s"], slow["type"], len(rdr)))
     else:
         add("decoder >= 300000 recipient delivery reports/s per core", None,
             "no recipient delivery report decoded")
