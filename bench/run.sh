@@ -59,27 +59,8 @@ say()
 	printf 'bench: %s\n' "$*"
 }
 
-# True while pid exists and is not a zombie.
-pid_running()
-{
-	local stat
-
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ ${stat%% *} != Z ]]
-}
-
-# wait_for SECONDS command...: runs command until it succeeds; 1 on timeout.
-wait_for()
-{
-	local deadline=$((SECONDS + $1))
-
-	shift
-	until "$@"; do
-		((SECONDS < deadline)) || return 1
-		sleep 0.05
-	done
-}
+# shellcheck source-path=SCRIPTDIR source=../scripts/proc.sh
+. "$SRCDIR/scripts/proc.sh"
 
 not_running()
 {

@@ -58,29 +58,8 @@ REPORTS=$T/reports.jsonl
 # ---------------------------------------------------------------------------
 # Processes.
 
-# True while pid exists and is not a zombie (kill -0 succeeds on zombies).
-pid_running()
-{
-	local stat
-
-	[[ -r /proc/$1/stat ]] || return 1
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ ${stat%% *} != Z ]]
-}
-
-# wait_for SECONDS command...: runs command until it succeeds; 1 on timeout.
-wait_for()
-{
-	local deadline=$((SECONDS + $1))
-
-	shift
-	until "$@"; do
-		((SECONDS >= deadline)) && return 1
-		sleep 0.05
-	done
-	return 0
-}
+# shellcheck source-path=SCRIPTDIR source=../../scripts/proc.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/proc.sh"
 
 _e2e_not_running()
 {
