@@ -63,7 +63,7 @@ DECODE_OBJS = $(BUILD)/bench/decode.o $(LIBOBJS)
 CONF	?= conf/sinch-webhookd.conf
 
 .PHONY: all deps run check check-unit check-e2e check-examples lint \
-	bench install uninstall clean
+	bench fuzz install uninstall clean
 
 all: $(BIN) $(SEND)
 
@@ -135,6 +135,28 @@ bench: $(BIN) $(DECODE)
 	fi
 	BENCH_BIN=$(CURDIR)/$(BIN) BENCH_DECODE=$(CURDIR)/$(DECODE) \
 	    QUICK=$(QUICK) bench/run.sh
+
+# libFuzzer over the decoder (with ASan and UBSan) and a differential
+# fuzz of the JSON scanner against jansson, FUZZ_SECONDS each, starting
+# from the test fixtures.  Needs clang (installed when missing).
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS = src/jscan.c src/report.c src/record.c src/buf.c
+FUZZ_FLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Iinclude -g -O1 \
+	     -fsanitize=fuzzer,address,undefined
+
+fuzz: | deps
+	@command -v clang >/dev/null 2>&1 || ./scripts/install-deps.sh --fuzz
+	@mkdir -p build/fuzz/corpus
+	cp tests/data/payload/* build/fuzz/corpus/
+	clang $(FUZZ_FLAGS) -o build/fuzz/report tests/fuzz/fuzz_report.c \
+	    $(FUZZ_SRCS)
+	clang $(FUZZ_FLAGS) $(shell pkg-config --cflags jansson) \
+	    -o build/fuzz/jscan tests/fuzz/fuzz_jscan.c src/jscan.c \
+	    $(shell pkg-config --libs jansson)
+	build/fuzz/report -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    build/fuzz/corpus
+	build/fuzz/jscan -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    build/fuzz/corpus
 
 lint:
 	@! grep -n -E '\b(sprintf|strcpy|strcat|gets)\(' src/*.c src/send/*.c || \

@@ -5,12 +5,15 @@
 #
 # With --bench, only what `make bench` needs besides the build: wrk, nginx
 # (the baseline), webhook (adnanh/webhook, the exec comparison), python3
-# and procps.
+# and procps.  With --fuzz, clang (for libFuzzer) for `make fuzz`.
 set -eu
 
 case ${1:-} in
 --bench)
 	PKGS="wrk nginx webhook python3 procps"
+	;;
+--fuzz)
+	PKGS="clang"
 	;;
 "")
 	PKGS="pkg-config libmicrohttpd-dev libjansson-dev libconfig-dev check
@@ -19,7 +22,7 @@ case ${1:-} in
 	systemd man-db libcurl4-gnutls-dev procps"
 	;;
 *)
-	echo "usage: install-deps.sh [--bench]" >&2
+	echo "usage: install-deps.sh [--bench | --fuzz]" >&2
 	exit 2
 	;;
 esac

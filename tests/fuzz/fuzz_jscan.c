@@ -1,0 +1,38 @@
+/*
+ * fuzz_jscan.c - libFuzzer target: jscan accepts exactly what jansson
+ * accepts (json_loadb with JSON_REJECT_DUPLICATES | JSON_DECODE_ANY), but
+ * for the two intended differences that jscan.h names: nesting deeper
+ * than JSCAN_MAX_DEPTH, and a raw NUL byte, which jansson lets through
+ * after a number or literal.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "jscan.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	struct jscan	*doc;
+	json_error_t	 jerr;
+	json_t		*root;
+	char		 err[256];
+	size_t		 off;
+
+	if (memchr(data, '\0', len) != NULL)
+		return 0;
+	doc = jscan_new((const char *)data, len, err, sizeof(err), &off);
+	root = json_loadb((const char *)data, len,
+	    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if ((doc != NULL) != (root != NULL) &&
+	    !(doc == NULL && strstr(err, "nesting too deep") != NULL))
+		__builtin_trap();
+	jscan_free(doc);
+	json_decref(root);
+	return 0;
+}
