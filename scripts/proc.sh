@@ -1,4 +1,4 @@
-# proc.sh - process helpers shared by the end-to-end tests and the
+# proc.sh - process helpers shared by the test harnesses and the
 # benchmark (sourced, not run): whether a PID is alive, and a bounded
 # wait for a condition.
 

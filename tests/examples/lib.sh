@@ -62,18 +62,9 @@ expect_eq()
 	    check_fail "$1: expected '$2', got '$3'"
 }
 
-# wait_for SECONDS command...: runs command until it succeeds; 1 on timeout.
-wait_for()
-{
-	local deadline=$((SECONDS + $1))
-
-	shift
-	until "$@"; do
-		((SECONDS >= deadline)) && return 1
-		sleep 0.05
-	done
-	return 0
-}
+# pid_running and wait_for.
+# shellcheck source-path=SCRIPTDIR source=../../scripts/proc.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/proc.sh"
 
 # ---------------------------------------------------------------------------
 # Records.
