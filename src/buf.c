@@ -73,7 +73,8 @@ buf_reserve(struct buf *b, size_t more)
 int
 buf_append(struct buf *b, const void *p, size_t n)
 {
-	if (buf_reserve(b, n) == -1)
+	/* Room already there is the usual case: no call for it. */
+	if (n >= b->cap - b->len && buf_reserve(b, n) == -1)
 		return -1;
 	if (n > 0)
 		memcpy(b->data + b->len, p, n);

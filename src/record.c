@@ -3,10 +3,8 @@
  * receives (DESIGN section 4): one JSON object on one line, normalised
  * fields first in a fixed order, then "payload", the callback as received
  * with only the whitespace between tokens removed.  It writes bytes
- * directly rather than building a jansson tree, and into the buffer's
- * room rather than through a call per piece, since it runs once per
- * callback.  Decoding, delivery and the choice of request id are left to
- * others.
+ * directly rather than building a tree, since it runs once per callback.
+ * Decoding, delivery and the choice of request id are left to others.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,27 +23,6 @@ record_needs_escape(unsigned char c)
 	return c < 0x20 || c == '"' || c == '\\';
 }
 
-/*
- * Appends n bytes, like buf_append(), but where the compiler can see it:
- * a record is many small pieces, most of them literals.
- */
-static int
-record_put(struct buf *out, const char *s, size_t n)
-{
-	if (n >= out->cap - out->len && buf_reserve(out, n) == -1)
-		return -1;
-	memcpy(out->data + out->len, s, n);
-	out->len += n;
-	out->data[out->len] = '\0';
-	return 0;
-}
-
-static int
-record_puts(struct buf *out, const char *s)
-{
-	return record_put(out, s, strlen(s));
-}
-
 int
 record_json_string(struct buf *out, const char *s)
 {
@@ -58,13 +35,13 @@ record_json_string(struct buf *out, const char *s)
 	unsigned char		 c;
 	int			 ret = -1;
 
-	if (record_put(out, "\"", 1) == -1)
+	if (buf_putc(out, '"') == -1)
 		goto done;
 	for (run = s; *s != '\0'; s++) {
 		c = (unsigned char)*s;
 		if (!record_needs_escape(c))
 			continue;
-		if (record_put(out, run, (size_t)(s - run)) == -1)
+		if (buf_append(out, run, (size_t)(s - run)) == -1)
 			goto done;
 		run = s + 1;
 		n = 2;
@@ -78,11 +55,11 @@ record_json_string(struct buf *out, const char *s)
 			esc[5] = hex[c & 0xf];
 			n = 6;
 		}
-		if (record_put(out, esc, n) == -1)
+		if (buf_append(out, esc, n) == -1)
 			goto done;
 	}
-	if (record_put(out, run, (size_t)(s - run)) == -1 ||
-	    record_put(out, "\"", 1) == -1)
+	if (buf_append(out, run, (size_t)(s - run)) == -1 ||
+	    buf_putc(out, '"') == -1)
 		goto done;
 	ret = 0;
 done:
@@ -150,7 +127,7 @@ record_int(struct buf *out, int64_t v)
 	p = record_digits(end, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, 1);
 	if (v < 0)
 		*--p = '-';
-	return record_put(out, p, (size_t)(end - p));
+	return buf_append(out, p, (size_t)(end - p));
 }
 
 /*
@@ -204,7 +181,7 @@ record_time(struct buf *out, const struct timespec *ts)
 	if (year < 0)
 		*--p = '-';
 	*--p = '"';
-	return record_put(out, p, (size_t)(tmp + sizeof(tmp) - p));
+	return buf_append(out, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 /* Appends ,"key":"value" (a string), nothing when value is NULL. */
@@ -213,7 +190,7 @@ record_str(struct buf *out, const char *key, const char *value)
 {
 	int	 ret = 0;
 
-	if (value != NULL && (record_puts(out, key) == -1 ||
+	if (value != NULL && (buf_puts(out, key) == -1 ||
 	    record_json_string(out, value) == -1))
 		ret = -1;
 	return ret;
@@ -225,7 +202,7 @@ record_num(struct buf *out, const char *key, int64_t value)
 {
 	int	 ret = 0;
 
-	if (record_puts(out, key) == -1 || record_int(out, value) == -1)
+	if (buf_puts(out, key) == -1 || record_int(out, value) == -1)
 		ret = -1;
 	return ret;
 }
@@ -235,8 +212,8 @@ record_bool(struct buf *out, const char *key, bool value)
 {
 	int	 ret = 0;
 
-	if (record_puts(out, key) == -1 ||
-	    record_puts(out, value ? "true" : "false") == -1)
+	if (buf_puts(out, key) == -1 ||
+	    buf_puts(out, value ? "true" : "false") == -1)
 		ret = -1;
 	return ret;
 }
@@ -315,7 +292,7 @@ record_encode(struct buf *out, const struct report *r, const char *id,
 
 	/* One allocation for the usual case: the body plus the fields. */
 	if (buf_reserve(out, len + 512) == -1 ||
-	    record_puts(out, "{\"received_at\":") == -1 ||
+	    buf_puts(out, "{\"received_at\":") == -1 ||
 	    record_time(out, received_at) == -1 ||
 	    record_str(out, ",\"id\":", id) == -1 ||
 	    record_str(out, ",\"kind\":", report_kind_name(r->kind)) == -1)
@@ -342,9 +319,9 @@ record_encode(struct buf *out, const struct report *r, const char *id,
 	if (ret == -1)
 		goto done;
 	ret = -1;
-	if (record_puts(out, ",\"payload\":") == -1 ||
+	if (buf_puts(out, ",\"payload\":") == -1 ||
 	    record_minify(out, body, len) == -1 ||
-	    record_puts(out, "}\n") == -1)
+	    buf_puts(out, "}\n") == -1)
 		goto done;
 	ret = 0;
 done:
