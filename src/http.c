@@ -46,8 +46,8 @@
  * libmicrohttpd's memory pool per connection, which holds the request's
  * headers, the read buffer and the answer's headers (the body is copied
  * out as it arrives).  Half the library's default: headers of up to
- * about 8 KiB still fit, and 1000 idle keep-alive connections take
- * 15 MiB less.
+ * about 14 KiB still fit (more are answered 431), and 1000 idle
+ * keep-alive connections take 15 MiB less.
  */
 #define HTTP_CONN_MEMORY	(16u << 10)
 #define HTTP_REASON_MAX		256
