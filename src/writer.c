@@ -120,6 +120,16 @@ writer_write(struct writer *w, const char *p, size_t len)
 	return SINK_OK;
 }
 
+/* A line went through: a sink that was failing says it works again. */
+static void
+writer_recovered(struct writer *w)
+{
+	if (w->failing) {
+		w->failing = false;
+		log_info("%s: writing again", w->name);
+	}
+}
+
 static void
 writer_batch(struct writer *w, struct sink_job *batch)
 {
@@ -142,10 +152,8 @@ writer_batch(struct writer *w, struct sink_job *batch)
 			job->verdict = SINK_RETRY;
 		written = 0;
 	}
-	if (w->failing && written > 0) {
-		w->failing = false;
-		log_info("%s: writing again", w->name);
-	}
+	if (written > 0)
+		writer_recovered(w);
 	for (job = batch; job != NULL; job = next) {
 		next = job->next;
 		sink_job_done(job, job->verdict);
@@ -190,6 +198,7 @@ writer_open(const char *module, const char *name, const char *path, int fd,
 {
 	struct writer	*w;
 	struct stat	 st;
+	bool		 is_file;
 	int		 r;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
@@ -209,10 +218,13 @@ writer_open(const char *module, const char *name, const char *path, int fd,
 		}
 	} else
 		w->fd = fd;
-	/* fdatasync means nothing on a pipe or a device such as /dev/full. */
-	w->sync = sync && fstat(w->fd, &st) == 0 && S_ISREG(st.st_mode);
-	w->direct = !sync && path != NULL && fstat(w->fd, &st) == 0 &&
-	    S_ISREG(st.st_mode);
+	/*
+	 * fdatasync means nothing on a pipe or a device such as /dev/full,
+	 * and only a file we opened is written by the submitter.
+	 */
+	is_file = fstat(w->fd, &st) == 0 && S_ISREG(st.st_mode);
+	w->sync = sync && is_file;
+	w->direct = !sync && path != NULL && is_file;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	if (w->direct) {
@@ -254,10 +266,8 @@ writer_submit(struct writer *w, struct sink_job *job)
 		v = SINK_RETRY;
 	else if (w->direct) {
 		line = sink_job_line(job, &len);
-		if ((v = writer_write(w, line, len)) == SINK_OK && w->failing) {
-			w->failing = false;
-			log_info("%s: writing again", w->name);
-		}
+		if ((v = writer_write(w, line, len)) == SINK_OK)
+			writer_recovered(w);
 	} else if (w->queued >= WRITER_MAX_QUEUE)
 		v = SINK_BUSY;
 	else {
