@@ -510,6 +510,7 @@ request_process(struct request *req)
 	const char		*body = req->body.data != NULL ?
 				    req->body.data : "";
 	uint8_t			 digest[DEDUP_DIGEST_LEN];
+	const uint8_t		*dp = NULL;	/* digest, when dedup is on */
 	int			 park;
 	char			 err[HTTP_REASON_MAX - 16];
 
@@ -542,13 +543,14 @@ request_process(struct request *req)
 		return true;
 	}
 	/* The digest is only for dedup; without it, skip the hashing. */
-	if (h->sinks->dedup != NULL)
+	if (h->sinks->dedup != NULL) {
 		dedup_digest(body, req->body.len, digest);
+		dp = digest;
+	}
 	req->state = REQ_PENDING;
 	atomic_store(&req->park, PARK_DELIVERING);
-	if (sinks_deliver(h->sinks, report, line,
-	    h->sinks->dedup != NULL ? digest : NULL, req->id,
-	    request_done, req) == -1) {
+	if (sinks_deliver(h->sinks, report, line, dp, req->id, request_done,
+	    req) == -1) {
 		atomic_store(&req->park, PARK_NONE);
 		request_set(req, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "out of memory, retry later");
