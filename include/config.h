@@ -69,6 +69,8 @@ struct config {
 	/* limits */
 	size_t			 max_body_bytes;	/* 1 MiB, 1..64 MiB */
 	int			 max_connections;	/* 1024, 1..65536 */
+	/* 128, 0..65536; 0: no limit; trusted proxies are exempt */
+	int			 max_connections_per_address;
 	int			 connection_timeout_s;	/* 30, 1..3600 */
 	int			 threads;		/* 4, 1..256 */
 	int			 shutdown_timeout_s;	/* 10, 0..3600 */

@@ -1,6 +1,6 @@
 /*
- * fdutil.h - two small descriptor chores shared by the daemon and the
- * send tool.
+ * fdutil.h - small descriptor chores shared by the daemon and the send
+ * tool.
  */
 #ifndef FDUTIL_H
 #define FDUTIL_H
@@ -15,5 +15,10 @@ void	fdutil_std_open(void);
  * renamed there survives a crash too.  Best effort: errors are ignored.
  */
 void	fdutil_sync_dir(const char *path);
+/*
+ * Raises the soft limit on open descriptors (RLIMIT_NOFILE) to the hard
+ * one, for a server with many connections.  Returns the soft limit now.
+ */
+unsigned long long	fdutil_raise_nofile(void);
 
 #endif

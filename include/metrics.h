@@ -37,6 +37,10 @@ void	metrics_dedup_skip(size_t sink);
 void	metrics_dedup_hit(void);
 /* An authentication check failed; reason is auth.c's static text. */
 void	metrics_auth_failure(const char *reason, bool in_grace);
+/* Connections open: +1 when one opens, -1 when it closes. */
+void	metrics_connections(int delta);
+/* A new connection was refused: the table was full, or its address's share. */
+void	metrics_connection_refused(bool table_full);
 
 /* Appends the Prometheus text exposition (format 0.0.4) to out. */
 int	metrics_render(struct buf *out);

@@ -1,7 +1,10 @@
 /*
- * fdutil.c - keeps descriptors 0-2 open and syncs directories.  Nothing
- * here logs: callers decide what a failure means.
+ * fdutil.c - keeps descriptors 0-2 open, syncs directories and raises the
+ * descriptor limit.  Nothing here logs: callers decide what a failure
+ * means.
  */
+#include <sys/resource.h>
+
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -35,4 +38,20 @@ fdutil_sync_dir(const char *path)
 		return;
 	(void)fsync(fd);
 	close(fd);
+}
+
+unsigned long long
+fdutil_raise_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur == RLIM_INFINITY ? ~0ULL :
+	    (unsigned long long)rl.rlim_cur;
 }

@@ -1,10 +1,14 @@
 /*
  * http.c - the listener and the life of one request.
  *
- * Refusals that need no body (404, 405, 401/403 from authentication, 413,
- * 415, 429, 503 while stopping) are made from the headers alone.  The body
- * is then collected into a bounded buffer, its signature checked, decoded,
- * turned into a record and handed to the sinks.  While
+ * New connections are admitted by connlimit.c.  Refusals that need no
+ * body (404, 405, 401/403 from authentication, 413, 415, 503 while
+ * stopping) are made from the headers alone, and a connection answered so
+ * while its body is still coming lingers (lingering.c) so that the client
+ * reads the answer.  The body is then collected into a bounded buffer;
+ * only a complete one counts against limits.max_in_flight (429).  It is
+ * signature-checked, decoded, turned into a record and handed to the
+ * sinks.  While
  * the sinks work (a file sink waits for its shared fdatasync) the request
  * is parked with MHD_suspend_connection, so a few threads serve many
  * connections; the sink's completion resumes it with its verdict.  This
@@ -34,8 +38,11 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "connlimit.h"
 #include "dedup.h"
+#include "fdutil.h"
 #include "http.h"
+#include "lingering.h"
 #include "log.h"
 #include "metrics.h"
 #include "record.h"
@@ -68,6 +75,8 @@ struct http {
 	const struct config	*cfg;
 	struct sinks		*sinks;
 	struct MHD_Daemon	*mhd;
+	struct connlimit	*limit;
+	struct lingering	*linger;
 	int			 fd;		/* listening socket */
 	bool			 activated;	/* fd is systemd's too */
 	int			 port;
@@ -84,14 +93,18 @@ struct http {
 	struct buf		 tls_ca;
 	atomic_bool		 stopping;
 	atomic_uint		 in_flight;	/* requests of any kind */
-	atomic_uint		 callbacks;	/* POSTs to the callback path */
+	atomic_uint		 callbacks;	/* callbacks with the sinks */
 	atomic_uint		 fresh;		/* connections yet to ask */
 	atomic_ullong		 next_id;
 };
 
-/* A connection's own state: whether it has sent a request yet. */
+/* A connection's own state. */
 struct connection {
-	bool	fresh;
+	struct sockaddr_storage	 peer;
+	bool			 has_peer;	/* counted by connlimit */
+	bool			 by_address;	/* ... by its address too */
+	bool			 fresh;		/* no request yet */
+	bool			 linger;	/* answered, body unread */
 };
 
 enum request_state {
@@ -132,6 +145,7 @@ struct request {
 	int			 status;
 	bool			 close;		/* ask the client to hang up */
 	bool			 counted;	/* in http.callbacks */
+	bool			 has_body;	/* one was announced */
 	const char		*challenge;	/* WWW-Authenticate, or NULL */
 	struct buf		*json;		/* a JSON answer, or NULL */
 	char			 id[40];
@@ -258,11 +272,23 @@ header(struct MHD_Connection *conn, const char *name)
 	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
 }
 
+/* The connection's own state, or NULL when it could not be made. */
+static struct connection *
+connection_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo	*ci;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
 static struct request *
 request_new(struct http *h, struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo	*ci;
 	struct request			*req;
+	struct connection		*c;
+	const char			*cl;
 
 	if ((req = calloc(1, sizeof(*req))) == NULL)
 		return NULL;
@@ -297,14 +323,12 @@ request_new(struct http *h, struct MHD_Connection *conn)
 	if (req->areq.peer != NULL)
 		auth_client_address(req->auth, &req->areq, req->remote,
 		    sizeof(req->remote));
-	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	if (ci != NULL && ci->socket_context != NULL) {
-		struct connection	*c = ci->socket_context;
-
-		if (c->fresh) {
-			c->fresh = false;
-			atomic_fetch_sub(&h->fresh, 1);
-		}
+	cl = header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	req->has_body = header(conn, MHD_HTTP_HEADER_TRANSFER_ENCODING) !=
+	    NULL || (cl != NULL && strspn(cl, "0") != strlen(cl));
+	if ((c = connection_of(conn)) != NULL && c->fresh) {
+		c->fresh = false;
+		atomic_fetch_sub(&h->fresh, 1);
 	}
 	atomic_fetch_add(&h->in_flight, 1);
 	return req;
@@ -425,15 +449,6 @@ request_check_headers(struct request *req, const char *url,
 		req->max_body = HTTP_TOKEN_BODY_MAX;
 		return request_check_length(req);
 	}
-	/* Counted from here until freed, refused or not. */
-	req->counted = true;
-	if (atomic_fetch_add(&h->callbacks, 1) >=
-	    (unsigned)h->cfg->max_in_flight) {
-		req->close = true;
-		request_set(req, MHD_HTTP_TOO_MANY_REQUESTS,
-		    "too many requests in flight, retry later");
-		return true;
-	}
 	ct = header(req->conn, MHD_HTTP_HEADER_CONTENT_TYPE);
 	if (ct != NULL && !http_content_type_is_json(ct)) {
 		request_set(req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
@@ -516,6 +531,17 @@ request_process(struct request *req)
 
 	if (req->is_token) {
 		request_token(req);
+		return true;
+	}
+	/*
+	 * Counted from the complete body until freed, refused or not: a
+	 * client still sending holds a connection, never a sink's turn.
+	 */
+	req->counted = true;
+	if (atomic_fetch_add(&h->callbacks, 1) >=
+	    (unsigned)h->cfg->max_in_flight) {
+		request_set(req, MHD_HTTP_TOO_MANY_REQUESTS,
+		    "too many requests in flight, retry later");
 		return true;
 	}
 	/* Step 3: the signature over the raw bytes, before anything else. */
@@ -658,9 +684,10 @@ http_handle(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **req_cls)
 {
-	struct http	*h = cls;
-	struct request	*req = *req_cls;
-	size_t		 n = *upload_data_size, max;
+	struct http		*h = cls;
+	struct request		*req = *req_cls;
+	struct connection	*c;
+	size_t			 n = *upload_data_size, max;
 
 	(void)version;
 	if (req == NULL) {
@@ -669,9 +696,12 @@ http_handle(void *cls, struct MHD_Connection *conn, const char *url,
 		if ((req = request_new(h, conn)) == NULL)
 			return MHD_NO;
 		*req_cls = req;
-		if (request_check_headers(req, url, method))
-			return request_answer(req);
-		return MHD_YES;
+		if (!request_check_headers(req, url, method))
+			return MHD_YES;
+		/* The client may still be sending: see http_connection(). */
+		if (req->has_body && (c = connection_of(conn)) != NULL)
+			c->linger = true;
+		return request_answer(req);
 	}
 	max = req->max_body;
 	switch (req->state) {
@@ -753,23 +783,49 @@ http_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	request_free(req);
 }
 
+/* Before MHD takes a new connection: the limits of connlimit.c. */
+static enum MHD_Result
+http_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct http	*h = cls;
+
+	(void)addrlen;
+	return connlimit_admit(h->limit, addr) == CONNLIMIT_OK ? MHD_YES :
+	    MHD_NO;
+}
+
 /*
- * Counts connections that have not sent a request yet, so that shutdown
- * can let those accepted just before it ask (and be answered 503) rather
- * than close them unanswered.
+ * Counts open connections for connlimit.c, and those that have not sent
+ * a request yet, so that shutdown can let those accepted just before it
+ * ask (and be answered 503) rather than close them unanswered.  A
+ * connection answered while its body was still coming is handed, open,
+ * to the lingering close.
  */
 static void
 http_connection(void *cls, struct MHD_Connection *conn, void **ctx,
     enum MHD_ConnectionNotificationCode toe)
 {
-	struct http		*h = cls;
-	struct connection	*c = *ctx;
+	struct http			*h = cls;
+	struct connection		*c = *ctx;
+	const union MHD_ConnectionInfo	*ci;
+	socklen_t			 len;
+	int				 fd;
 
-	(void)conn;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		if ((c = calloc(1, sizeof(*c))) != NULL) {
-			c->fresh = true;
-			atomic_fetch_add(&h->fresh, 1);
+		if ((c = calloc(1, sizeof(*c))) == NULL)
+			return;
+		c->fresh = true;
+		atomic_fetch_add(&h->fresh, 1);
+		ci = MHD_get_connection_info(conn,
+		    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci != NULL && ci->client_addr != NULL) {
+			len = ci->client_addr->sa_family == AF_INET6 ?
+			    sizeof(struct sockaddr_in6) :
+			    sizeof(struct sockaddr_in);
+			memcpy(&c->peer, ci->client_addr, len);
+			c->has_peer = true;
+			c->by_address = connlimit_opened(h->limit,
+			    (struct sockaddr *)&c->peer);
 		}
 		*ctx = c;
 		return;
@@ -778,6 +834,18 @@ http_connection(void *cls, struct MHD_Connection *conn, void **ctx,
 		return;
 	if (c->fresh)
 		atomic_fetch_sub(&h->fresh, 1);
+	if (c->has_peer)
+		connlimit_closed(h->limit, (struct sockaddr *)&c->peer,
+		    c->by_address);
+	/*
+	 * The library closes its descriptor after this; a duplicate keeps
+	 * the socket open, without unread bytes to turn into a reset.
+	 */
+	if (c->linger && h->linger != NULL &&
+	    (ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_CONNECTION_FD)) != NULL &&
+	    (fd = fcntl(ci->connect_fd, F_DUPFD_CLOEXEC, 0)) != -1)
+		lingering_add(h->linger, fd);
 	free(c);
 	*ctx = NULL;
 }
@@ -956,6 +1024,8 @@ http_free(struct http *h)
 		close(h->fd);
 	if (h->ops_fd != -1)
 		close(h->ops_fd);
+	lingering_free(h->linger);
+	connlimit_free(h->limit);
 	auth_unref(h->auth);
 	/* The key is a secret. */
 	if (h->tls_key.data != NULL)
@@ -975,7 +1045,8 @@ http_start(const struct config *cfg, struct sinks *sinks, struct auth *auth,
 	struct http		*h;
 	unsigned char		 rnd[6];
 	unsigned int		 flags;
-	size_t			 n = 0;
+	size_t			 n = 0, drain;
+	unsigned long long	 nofile;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
 		snprintf(err, errlen, "http: out of memory");
@@ -1004,6 +1075,23 @@ http_start(const struct config *cfg, struct sinks *sinks, struct auth *auth,
 	}
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(h->instance + 2 * i, 3, "%02x", rnd[i]);
+	/*
+	 * Every connection is a descriptor, and so is every lingering one;
+	 * the rest (files, hooks' pipes, the library's own) take far fewer.
+	 */
+	nofile = fdutil_raise_nofile();
+	if (nofile < (unsigned long long)cfg->max_connections +
+	    LINGERING_MAX + 64)
+		log_warnx("http: only %llu open files allowed (ulimit -n); "
+		    "limits.max_connections = %d wants %d", nofile,
+		    cfg->max_connections, cfg->max_connections +
+		    LINGERING_MAX + 64);
+	/* A lingering client may send what a discarded body could. */
+	drain = 4 * cfg->max_body_bytes > HTTP_DISCARD_MIN ?
+	    4 * cfg->max_body_bytes : HTTP_DISCARD_MIN;
+	if ((h->limit = connlimit_new(cfg, err, errlen)) == NULL ||
+	    (h->linger = lingering_new(drain, err, errlen)) == NULL)
+		goto fail;
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (cfg->tls_cert != NULL) {
@@ -1030,11 +1118,17 @@ http_start(const struct config *cfg, struct sinks *sinks, struct auth *auth,
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	if (http_bind(h, err, errlen) == -1)
 		goto fail;
-	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, http_handle, h,
+	/*
+	 * http_accept() holds the connection limit.  The library's own is
+	 * split evenly among its threads, so it is set well above ours, to
+	 * refuse (and count) at once rather than leave clients unaccepted.
+	 */
+	h->mhd = MHD_start_daemon(flags, 0, http_accept, h, http_handle, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
 	    MHD_OPTION_LISTEN_SOCKET, h->fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+	    MHD_OPTION_CONNECTION_LIMIT,
+	    2u * (unsigned int)cfg->max_connections + 64u,
 	    MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)cfg->connection_timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,

@@ -123,6 +123,9 @@ struct metrics {
 	atomic_ullong		 requests[METRICS_CODE_MAX -
 				    METRICS_CODE_MIN + 1];
 	atomic_ullong		 dedup_hits;
+	atomic_llong		 connections;
+	atomic_ullong		 refused_full;
+	atomic_ullong		 refused_address;
 	struct metrics_pairs	 reports;
 	struct metrics_pairs	 auth;
 	struct metrics_sink	*sinks;
@@ -482,6 +485,25 @@ metrics_auth_failure(const char *reason, bool in_grace)
 	pairs_count(&m->auth, reason != NULL ? reason : "", grace, grace);
 }
 
+void
+metrics_connections(int delta)
+{
+	struct metrics	*m = state();
+
+	if (m != NULL)
+		atomic_fetch_add_explicit(&m->connections, delta,
+		    memory_order_relaxed);
+}
+
+void
+metrics_connection_refused(bool table_full)
+{
+	struct metrics	*m = state();
+
+	if (m != NULL)
+		count(table_full ? &m->refused_full : &m->refused_address);
+}
+
 /* Appends printf-style text to out.  Returns 0, or -1 without memory. */
 static int
 put(struct buf *out, const char *fmt, ...)
@@ -579,6 +601,29 @@ render_requests(struct buf *out, struct metrics *m)
 		    NULL) == -1 || put(out, "%llu\n", n) == -1)
 			return -1;
 	}
+	return 0;
+}
+
+static int
+render_connections(struct buf *out, struct metrics *m)
+{
+	if (put_family(out, "connections_open", "gauge",
+	    "Connections open on the callback listener.") == -1 ||
+	    put_sample(out, "connections_open", NULL, NULL, NULL,
+	    NULL) == -1 || put(out, "%lld\n",
+	    atomic_load_explicit(&m->connections, memory_order_relaxed)) == -1)
+		return -1;
+	if (put_family(out, "connections_refused_total", "counter",
+	    "New connections closed unserved: the connection table was full "
+	    "(limits.max_connections), or its address had its share "
+	    "(limits.max_connections_per_address).") == -1 ||
+	    put_sample(out, "connections_refused_total", "reason",
+	    "table_full", NULL, NULL) == -1 ||
+	    put(out, "%llu\n", load(&m->refused_full)) == -1 ||
+	    put_sample(out, "connections_refused_total", "reason",
+	    "per_address", NULL, NULL) == -1 ||
+	    put(out, "%llu\n", load(&m->refused_address)) == -1)
+		return -1;
 	return 0;
 }
 
@@ -699,7 +744,7 @@ render(struct buf *out, struct metrics *m)
 	    put_sample(out, "start_time_seconds", NULL, NULL, NULL,
 	    NULL) == -1 || put_seconds(out, m->start_ns) == -1)
 		return -1;
-	if (render_requests(out, m) == -1)
+	if (render_requests(out, m) == -1 || render_connections(out, m) == -1)
 		return -1;
 	if (put_family(out, "reports_total", "counter",
 	    "Reports decoded, by type and status (empty for reports without "
