@@ -224,9 +224,11 @@ daemon_conf()
     max_skew_s = 86400; }; };"
 	cat <<EOF
 # (dedup off: wrk posts the same bytes every time, and a retry of a
-# callback that every sink already took is answered without writing.)
+# callback that every sink already took is answered without writing.
+# Every load comes from 127.0.0.1: no per-address limit.)
 listen = { address = "127.0.0.1"; port = 0; path = "$DLR_PATH"; };
-limits = { max_connections = 4096; shutdown_timeout_s = 5; };
+limits = { max_connections = 4096; max_connections_per_address = 0;
+    shutdown_timeout_s = 5; };
 dedup = { entries = 0; };
 log = { level = "warn"; };
 $auth

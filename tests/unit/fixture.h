@@ -35,6 +35,8 @@ Suite	*suite_jscan(void);
 Suite	*suite_report(void);
 Suite	*suite_record(void);
 Suite	*suite_http(void);
+Suite	*suite_connlimit(void);
+Suite	*suite_lingering(void);
 Suite	*suite_sink(void);
 Suite	*suite_dedup(void);
 Suite	*suite_log(void);

@@ -17,6 +17,8 @@ main(void)
 	srunner_add_suite(sr, suite_report());
 	srunner_add_suite(sr, suite_record());
 	srunner_add_suite(sr, suite_http());
+	srunner_add_suite(sr, suite_connlimit());
+	srunner_add_suite(sr, suite_lingering());
 	srunner_add_suite(sr, suite_sink());
 	srunner_add_suite(sr, suite_dedup());
 	srunner_add_suite(sr, suite_log());

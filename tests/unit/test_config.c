@@ -133,6 +133,7 @@ START_TEST(test_config_defaults)
 	ck_assert_str_eq(cfg->callback_path, "/sinch/sms");
 	ck_assert_uint_eq(cfg->max_body_bytes, 1048576);
 	ck_assert_int_eq(cfg->max_connections, 1024);
+	ck_assert_int_eq(cfg->max_connections_per_address, 128);
 	ck_assert_int_eq(cfg->connection_timeout_s, 30);
 	ck_assert_int_eq(cfg->threads, 4);
 	ck_assert_int_eq(cfg->shutdown_timeout_s, 10);
@@ -381,6 +382,7 @@ START_TEST(test_config_shipped_file)
 	ck_assert_str_eq(cfg->callback_path, "/sinch/sms");
 	ck_assert_uint_eq(cfg->max_body_bytes, 1048576);
 	ck_assert_int_eq(cfg->max_connections, 1024);
+	ck_assert_int_eq(cfg->max_connections_per_address, 128);
 	ck_assert_int_eq(cfg->connection_timeout_s, 30);
 	ck_assert_int_eq(cfg->threads, 4);
 	ck_assert_int_eq(cfg->shutdown_timeout_s, 10);
@@ -473,6 +475,7 @@ START_TEST(test_config_every_key_set)
 	    "limits = {\n"
 	    "\tmax_body_bytes = 67108864L;\n"
 	    "\tmax_connections = 65536;\n"
+	    "\tmax_connections_per_address = 0;\n"
 	    "\tconnection_timeout_s = 3600;\n"
 	    "\tthreads = 256;\n"
 	    "\tshutdown_timeout_s = 0;\n"
@@ -497,6 +500,7 @@ START_TEST(test_config_every_key_set)
 	ck_assert_str_eq(cfg->callback_path, "/cb");
 	ck_assert_uint_eq(cfg->max_body_bytes, 64 << 20);
 	ck_assert_int_eq(cfg->max_connections, 65536);
+	ck_assert_int_eq(cfg->max_connections_per_address, 0);
 	ck_assert_int_eq(cfg->connection_timeout_s, 3600);
 	ck_assert_int_eq(cfg->threads, 256);
 	ck_assert_int_eq(cfg->shutdown_timeout_s, 0);
@@ -596,6 +600,7 @@ static const struct {
 	{ "listen.port",		0,	65535 },
 	{ "limits.max_body_bytes",	1,	67108864 },
 	{ "limits.max_connections",	1,	65536 },
+	{ "limits.max_connections_per_address", 0, 65536 },
 	{ "limits.connection_timeout_s", 1,	3600 },
 	{ "limits.threads",		1,	256 },
 	{ "limits.shutdown_timeout_s",	0,	3600 },
@@ -614,6 +619,8 @@ int_value(const struct config *cfg, const char *key)
 		return (long long)cfg->max_body_bytes;
 	if (strcmp(key, "limits.max_connections") == 0)
 		return cfg->max_connections;
+	if (strcmp(key, "limits.max_connections_per_address") == 0)
+		return cfg->max_connections_per_address;
 	if (strcmp(key, "limits.connection_timeout_s") == 0)
 		return cfg->connection_timeout_s;
 	if (strcmp(key, "limits.threads") == 0)

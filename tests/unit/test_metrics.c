@@ -43,6 +43,8 @@ static const char *const families[][2] = {
 	{ "build_info", "gauge" },
 	{ "start_time_seconds", "gauge" },
 	{ "requests_total", "counter" },
+	{ "connections_open", "gauge" },
+	{ "connections_refused_total", "counter" },
 	{ "reports_total", "counter" },
 	{ "sink_deliveries_total", "counter" },
 	{ "sink_duration_seconds", "histogram" },
@@ -221,6 +223,32 @@ START_TEST(test_metrics_zero)
 	expect_line(b->data, P "exec_slots_in_use{sink=\"hook\"} 0");
 	expect_line(b->data, P "dedup_skipped_total{sink=\"console\"} 0");
 	expect_line(b->data, P "dedup_retries_total 0");
+	expect_line(b->data, P "connections_open 0");
+	expect_line(b->data, P "connections_refused_total{reason="
+	    "\"table_full\"} 0");
+	expect_line(b->data, P "connections_refused_total{reason="
+	    "\"per_address\"} 0");
+	buf_free(b);
+}
+END_TEST
+
+START_TEST(test_metrics_connections)
+{
+	struct buf	*b;
+	int		 i;
+
+	for (i = 0; i < 5; i++)
+		metrics_connections(1);
+	metrics_connections(-1);
+	metrics_connection_refused(true);
+	for (i = 0; i < 3; i++)
+		metrics_connection_refused(false);
+	b = render();
+	expect_line(b->data, P "connections_open 4");
+	expect_line(b->data, P "connections_refused_total{reason="
+	    "\"table_full\"} 1");
+	expect_line(b->data, P "connections_refused_total{reason="
+	    "\"per_address\"} 3");
 	buf_free(b);
 }
 END_TEST
@@ -677,6 +705,7 @@ suite_metrics(void)
 	tcase_add_test(tc, test_metrics_start_time);
 	tcase_add_test(tc, test_metrics_zero);
 	tcase_add_test(tc, test_metrics_requests);
+	tcase_add_test(tc, test_metrics_connections);
 	tcase_add_test(tc, test_metrics_reports);
 	tcase_add_test(tc, test_metrics_escaping);
 	tcase_add_test(tc, test_metrics_report_cap);
