@@ -1,7 +1,11 @@
 /*
  * fixture.c - helpers shared by the unit test suites.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -131,4 +135,22 @@ fixture_write(const char *name, const char *text)
 	fputs(text, f);
 	ck_assert_int_eq(fclose(f), 0);
 	return path;
+}
+
+void
+fixture_sockaddr(const char *text, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, text, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(4711);
+		return;
+	}
+	ck_assert_msg(inet_pton(AF_INET6, text, &sin6->sin6_addr) == 1,
+	    "not an address: %s", text);
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(4711);
 }

@@ -6,6 +6,8 @@
 #ifndef FIXTURE_H
 #define FIXTURE_H
 
+#include <sys/socket.h>
+
 #include <check.h>
 
 #include "buf.h"
@@ -28,6 +30,8 @@ void		 fixture_tmp_teardown(void);
 const char	*fixture_tmpdir(void);
 /* Writes text to <tmpdir>/<name> and returns the full path (static). */
 const char	*fixture_write(const char *name, const char *text);
+/* An IPv4 or IPv6 address and a port; aborts the test on anything else. */
+void		 fixture_sockaddr(const char *text, struct sockaddr_storage *);
 
 Suite	*suite_buf(void);
 Suite	*suite_config(void);

@@ -105,24 +105,6 @@ b64_of(const char *text, char *out, size_t outlen)
 	out[BASE64_ENCODE_RAW_LENGTH(n)] = '\0';
 }
 
-static void
-sockaddr_of(const char *text, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, text, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(4711);
-		return;
-	}
-	ck_assert_msg(inet_pton(AF_INET6, text, &sin6->sin6_addr) == 1,
-	    "not an address: %s", text);
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons(4711);
-}
-
 /*
  * The signature.
  */
@@ -606,7 +588,7 @@ START_TEST(test_auth_cidr_match)
 
 	for (i = 0; i < nitems(cases); i++) {
 		ck_assert_int_eq(auth_cidr_parse(cases[i].cidr, &c), 0);
-		sockaddr_of(cases[i].addr, &ss);
+		fixture_sockaddr(cases[i].addr, &ss);
 		ck_assert_msg(auth_cidr_match(&c, (struct sockaddr *)&ss) ==
 		    cases[i].match, "%s in %s", cases[i].addr, cases[i].cidr);
 	}
@@ -679,7 +661,7 @@ START_TEST(test_auth_forwarded_for)
 	ck_assert_int_eq(auth_cidr_parse(allow[0], &c), 0);
 	for (i = 0; i < nitems(cases); i++) {
 		memset(&r, 0, sizeof(r));
-		sockaddr_of(cases[i].peer, &ss);
+		fixture_sockaddr(cases[i].peer, &ss);
 		r.peer = (struct sockaddr *)&ss;
 		r.forwarded_for = cases[i].xff;
 		auth_client_address(a, &r, out, sizeof(out));
@@ -698,7 +680,7 @@ START_TEST(test_auth_forwarded_for)
 		ck_assert_ptr_null(f.challenge);
 	}
 	/* Too small a buffer: nothing half-written. */
-	sockaddr_of("2001:db8::1", &ss);
+	fixture_sockaddr("2001:db8::1", &ss);
 	memset(&r, 0, sizeof(r));
 	r.peer = (struct sockaddr *)&ss;
 	auth_client_address(a, &r, out, 5);
@@ -714,7 +696,7 @@ START_TEST(test_auth_forwarded_for)
 	cfg.trusted_proxies = NULL;
 	cfg.ntrusted_proxies = 0;
 	a = must_new(&cfg);
-	sockaddr_of("127.0.0.1", &ss);
+	fixture_sockaddr("127.0.0.1", &ss);
 	r.peer = (struct sockaddr *)&ss;
 	r.forwarded_for = "203.0.113.5";
 	auth_client_address(a, &r, out, sizeof(out));
@@ -742,7 +724,7 @@ START_TEST(test_auth_check_source)
 	cfg.basic_password = "pw";
 	a = must_new(&cfg);
 	memset(&r, 0, sizeof(r));
-	sockaddr_of("203.0.113.1", &ss);
+	fixture_sockaddr("203.0.113.1", &ss);
 	r.peer = (struct sockaddr *)&ss;
 	ck_assert_int_eq(auth_check_source(a, &r, &f), AUTH_OK);
 	ck_assert_ptr_null(f.reason);
@@ -750,7 +732,7 @@ START_TEST(test_auth_check_source)
 	ck_assert_str_eq(f.reason, "basic credentials missing");
 	r.authorization = "Basic c2luY2g6cHc=";		/* sinch:pw */
 	ck_assert_int_eq(auth_check_headers(a, &r, &f), AUTH_OK);
-	sockaddr_of("198.51.100.1", &ss);
+	fixture_sockaddr("198.51.100.1", &ss);
 	ck_assert_int_eq(auth_check_source(a, &r, &f), AUTH_FORBIDDEN);
 	ck_assert_str_eq(f.reason, "source address not allowed");
 	ck_assert_ptr_null(f.challenge);
@@ -805,7 +787,7 @@ START_TEST(test_auth_nothing_configured)
 	ck_assert(!auth_has_signature(a));
 	ck_assert(!auth_has_oauth2(a));
 	memset(&r, 0, sizeof(r));
-	sockaddr_of("198.51.100.1", &ss);
+	fixture_sockaddr("198.51.100.1", &ss);
 	r.peer = (struct sockaddr *)&ss;
 	r.authorization = "Basic Z2FyYmFnZQ==";
 	ck_assert_int_eq(auth_check_headers(a, &r, &f), AUTH_OK);

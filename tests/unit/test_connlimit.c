@@ -6,9 +6,6 @@
  */
 #include <sys/socket.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,26 +28,15 @@ config_with(int total, int per_address, char **proxies, size_t nproxies)
 	return &cfg;
 }
 
-/* An address and port as a sockaddr, in static storage per call slot. */
+/* An address as a sockaddr, in static storage per call slot. */
 static const struct sockaddr *
 addr(const char *text)
 {
 	static struct sockaddr_storage	 ss[8];
 	static int			 next;
 	struct sockaddr_storage		*s = &ss[next++ % 8];
-	struct sockaddr_in		*sin = (struct sockaddr_in *)s;
-	struct sockaddr_in6		*sin6 = (struct sockaddr_in6 *)s;
 
-	memset(s, 0, sizeof(*s));
-	if (inet_pton(AF_INET, text, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(40000);
-	} else {
-		ck_assert_int_eq(inet_pton(AF_INET6, text, &sin6->sin6_addr),
-		    1);
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(40000);
-	}
+	fixture_sockaddr(text, s);
 	return (const struct sockaddr *)s;
 }
 
