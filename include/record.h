@@ -22,8 +22,11 @@ int	 record_encode(struct buf *out, const struct report *,
 	    const char *id, const struct timespec *received_at,
 	    const char *body, size_t len);
 
-/* Appends s as a JSON string literal, quotes included. */
-int	 record_json_string(struct buf *out, const char *s);
+/*
+ * Appends the len bytes at s as a JSON string literal, quotes included;
+ * a NUL among them is written \u0000.
+ */
+int	 record_json_string(struct buf *out, const char *s, size_t len);
 
 /*
  * Appends the JSON text body with the whitespace between tokens removed.

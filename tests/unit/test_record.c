@@ -298,18 +298,28 @@ START_TEST(test_record_json_string)
 {
 	struct buf	 out;
 
+#define STR(s)	s, sizeof(s) - 1
 	buf_init(&out);
-	ck_assert_int_eq(record_json_string(&out, ""), 0);
-	ck_assert_int_eq(record_json_string(&out, "plain"), 0);
-	ck_assert_int_eq(record_json_string(&out, "q\"b\\s/"), 0);
+	ck_assert_int_eq(record_json_string(&out, STR("")), 0);
+	ck_assert_int_eq(record_json_string(&out, STR("plain")), 0);
+	ck_assert_int_eq(record_json_string(&out, STR("q\"b\\s/")), 0);
 	ck_assert_int_eq(record_json_string(&out,
-	    "\n\r\t\b\f\x01\x1f\x7f"), 0);
+	    STR("\n\r\t\b\f\x01\x1f\x7f")), 0);
 	/* UTF-8 is copied as it is. */
 	ck_assert_int_eq(record_json_string(&out,
-	    "\xc3\xa5\xe2\x82\xac\xf0\x9f\x98\x80"), 0);
+	    STR("\xc3\xa5\xe2\x82\xac\xf0\x9f\x98\x80")), 0);
 	ck_assert_str_eq(out.data, "\"\"\"plain\"\"q\\\"b\\\\s/\""
 	    "\"\\n\\r\\t\\b\\f\\u0001\\u001f\x7f\""
 	    "\"\xc3\xa5\xe2\x82\xac\xf0\x9f\x98\x80\"");
+	/* A NUL is a character like the others, wherever it is. */
+	buf_reset(&out);
+	ck_assert_int_eq(record_json_string(&out, STR("\0a\0\0b\0")), 0);
+	ck_assert_str_eq(out.data, "\"\\u0000a\\u0000\\u0000b\\u0000\"");
+	/* Only len bytes. */
+	buf_reset(&out);
+	ck_assert_int_eq(record_json_string(&out, "abc", 2), 0);
+	ck_assert_str_eq(out.data, "\"ab\"");
+#undef STR
 	buf_fini(&out);
 }
 END_TEST

@@ -712,12 +712,15 @@ START_TEST(test_report_names)
 	size_t			 i;
 
 	for (i = 0; i < sizeof(finals) / sizeof(finals[0]); i++)
-		ck_assert_msg(report_status_is_final(finals[i]), "%s",
-		    finals[i]);
+		ck_assert_msg(report_status_is_final(finals[i],
+		    strlen(finals[i])), "%s", finals[i]);
 	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++)
-		ck_assert_msg(!report_status_is_final(others[i]), "%s",
-		    others[i]);
-	ck_assert(!report_status_is_final(NULL));
+		ck_assert_msg(!report_status_is_final(others[i],
+		    strlen(others[i])), "%s", others[i]);
+	ck_assert(!report_status_is_final(NULL, 0));
+	/* Every byte counts, a NUL too. */
+	ck_assert(!report_status_is_final("Delivered\0", 10));
+	ck_assert(!report_status_is_final("Delivered", 8));
 	ck_assert_str_eq(report_kind_name(REPORT_DELIVERY),
 	    "delivery_report");
 	ck_assert_str_eq(report_kind_name(REPORT_RECIPIENT),
