@@ -348,11 +348,8 @@ jscan_unicode(struct jscan_state *st, const unsigned char *esc, char *out,
 	} else if (cp >= 0xdc00 && cp <= 0xdfff) {
 		jscan_fail_near(st, esc, 6, "invalid Unicode escape");
 		goto done;
-	} else if (cp == 0) {
-		/* Decoded strings are C strings. */
-		jscan_fail(st, esc, "\\u0000 is not allowed");
-		goto done;
 	}
+	/* \u0000 too: a string's length is its token's, not strlen(). */
 	if (cp < 0x80)
 		out[n++] = (char)cp;
 	else if (cp < 0x800) {

@@ -44,8 +44,9 @@ assert_record(const char *name, const char *id, const char *want)
 	ck_assert_msg(strcmp(out.data, want) == 0,
 	    "%s:\n got %s\nwant %s", name, out.data, want);
 
-	orig = json_loadb(body->data, body->len, 0, &jerr);
-	rec = json_loadb(out.data, out.len, JSON_REJECT_DUPLICATES, &jerr);
+	orig = json_loadb(body->data, body->len, JSON_ALLOW_NUL, &jerr);
+	rec = json_loadb(out.data, out.len, JSON_REJECT_DUPLICATES |
+	    JSON_ALLOW_NUL, &jerr);
 	ck_assert_msg(rec != NULL, "%s: record: %s", name, jerr.text);
 	ck_assert(json_equal(json_object_get(rec, "payload"), orig));
 	json_decref(rec);
@@ -176,6 +177,68 @@ START_TEST(test_record_inbound)
 	    "\"received_at\":\"2026-11-27T14:00:02Z\","
 	    "\"to\":\"46700000000\",\"type\":\"mo_binary\","
 	    "\"udh\":\"050003cc0201\"}}\n");
+}
+END_TEST
+
+START_TEST(test_record_nul)
+{
+	struct buf	*body, out;
+	struct report	*r;
+	json_t		*rec;
+	json_error_t	 jerr;
+	char		 err[256];
+
+	/*
+	 * \u0000 stays escaped in the payload, and the normalised fields
+	 * write their NULs escaped, with all that follows them.
+	 */
+	assert_record("valid-nul-escape.json", "n-1",
+	    "{\"received_at\":\"2026-11-27T14:00:00.123Z\",\"id\":\"n-1\","
+	    "\"kind\":\"inbound\",\"channel\":\"sms\",\"type\":\"mo_text\","
+	    "\"message_id\":\"01JDQ8F3Q4R5S6T7V8W9X0Y1Z2\","
+	    "\"from\":\"4670\\u00001234567\",\"to\":\"46700000000\","
+	    "\"at\":\"2026-11-27T14:00:00.012Z\","
+	    "\"client_reference\":\"\\u0000\","
+	    "\"payload\":{\"type\":\"mo_text\","
+	    "\"id\":\"01JDQ8F3Q4R5S6T7V8W9X0Y1Z2\","
+	    "\"from\":\"4670\\u00001234567\",\"to\":\"46700000000\","
+	    "\"body\":\"abc\\u0000def\\u0000\",\"client_reference\":"
+	    "\"\\u0000\",\"received_at\":\"2026-11-27T14:00:00.012Z\"}}\n");
+	assert_record("valid-nul-escape-recipient.json", "n-2",
+	    "{\"received_at\":\"2026-11-27T14:00:00.123Z\",\"id\":\"n-2\","
+	    "\"kind\":\"recipient_delivery_report\",\"channel\":\"sms\","
+	    "\"type\":\"recipient_delivery_report_sms\","
+	    "\"batch_id\":\"01JDQ7ZK\\u00003M8N4P6R2T5V9W1X0Y\","
+	    "\"recipient\":\"46701234567\\u0000\","
+	    "\"status\":\"Delivered\\u0000\",\"code\":0,\"final\":false,"
+	    "\"at\":\"2026-11-27T14:00:00.123Z\","
+	    "\"client_reference\":\"order\\u0000-7731\","
+	    "\"operator\":\"\\u000024001\","
+	    "\"payload\":{\"type\":\"recipient_delivery_report_sms\","
+	    "\"batch_id\":\"01JDQ7ZK\\u00003M8N4P6R2T5V9W1X0Y\","
+	    "\"recipient\":\"46701234567\\u0000\",\"code\":\"0\","
+	    "\"status\":\"Delivered\\u0000\","
+	    "\"at\":\"2026-11-27T14:00:00.123Z\","
+	    "\"client_reference\":\"order\\u0000-7731\","
+	    "\"operator\":\"\\u000024001\"}}\n");
+
+	/* Read back, a normalised field is the value the body held. */
+	body = fixture_read("payload/valid-nul-escape.json");
+	r = report_decode(body->data, body->len, err, sizeof(err));
+	ck_assert_msg(r != NULL, "%s", err);
+	buf_init(&out);
+	ck_assert_int_eq(record_encode(&out, r, "n-3", &when, body->data,
+	    body->len), 0);
+	rec = json_loadb(out.data, out.len, JSON_ALLOW_NUL, &jerr);
+	ck_assert_msg(rec != NULL, "%s", jerr.text);
+	ck_assert_uint_eq(json_string_length(json_object_get(rec, "from")),
+	    12);
+	ck_assert(memcmp(json_string_value(json_object_get(rec, "from")),
+	    "4670\0" "1234567", 12) == 0);
+	json_decref(rec);
+	buf_fini(&out);
+	report_free(r);
+	buf_free(body);
 }
 END_TEST
 
@@ -406,6 +469,7 @@ suite_record(void)
 	tcase_add_test(tc, test_record_delivery);
 	tcase_add_test(tc, test_record_inbound);
 	tcase_add_test(tc, test_record_unknown);
+	tcase_add_test(tc, test_record_nul);
 	tcase_add_test(tc, test_record_time);
 	tcase_add_test(tc, test_record_id_escaped);
 	tcase_add_test(tc, test_record_fields_escaped);
