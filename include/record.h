@@ -1,7 +1,8 @@
 /*
  * record.h - struct report -> the JSON record that sinks receive (DESIGN
  * section 4): normalised fields, then "payload", the callback as received
- * with only insignificant whitespace removed, all on one line.
+ * with only insignificant whitespace (and a leading byte order mark)
+ * removed, all on one line.
  */
 #ifndef RECORD_H
 #define RECORD_H
@@ -14,7 +15,8 @@
 
 /*
  * Appends one record line, ending in '\n', to out.  body and len are the
- * raw bytes that report was decoded from; id is the request id;
+ * raw bytes that report was decoded from, a byte order mark included if
+ * there was one (the payload leaves it out); id is the request id;
  * received_at is when the request arrived (CLOCK_REALTIME).  Returns 0, or
  * -1 when out cannot grow.
  */

@@ -6,7 +6,8 @@
  * field missing or of the wrong type, a number out of range) and lenient
  * where Sinch itself is (open status and code sets, a decimal integer sent
  * as a string, optional fields absent or null).  A well-formed object with
- * a type this version does not know decodes as REPORT_UNKNOWN.
+ * a type this version does not know decodes as REPORT_UNKNOWN.  One UTF-8
+ * byte order mark before the text is ignored, as RFC 8259 allows.
  */
 #ifndef REPORT_H
 #define REPORT_H
@@ -49,6 +50,8 @@ struct report_status {
  */
 struct report {
 	struct jscan		*doc;		/* owned */
+	/* Where the JSON text begins: past a UTF-8 byte order mark, 3. */
+	size_t			 text_start;
 	enum report_kind	 kind;
 	enum report_channel	 channel;
 	const char		*type;
@@ -115,7 +118,9 @@ struct report {
 };
 
 /*
- * Decodes len bytes of body.  Returns a new report, or NULL with a one-line
+ * Decodes len bytes of body, after a byte order mark if it starts with one
+ * (text_start says where the text began).  Returns a new report, or NULL
+ * with a one-line
  * reason in err (for example "invalid JSON: duplicate object key near
  * '"type"' at line 3 column 10" or "recipient: missing required field").
  */

@@ -310,6 +310,12 @@ record_encode(struct buf *out, const struct report *r, const char *id,
 	size_t	 start = out->len;
 	int	 ret = -1;
 
+	/* Not a byte order mark: it would be invalid inside the line. */
+	if (r->text_start <= len) {
+		body += r->text_start;
+		len -= r->text_start;
+	}
+
 	/* One allocation for the usual case: the body plus the fields. */
 	if (buf_reserve(out, len + 512) == -1 ||
 	    buf_puts(out, "{\"received_at\":") == -1 ||

@@ -71,6 +71,9 @@ report_same(const char *s, size_t len, const char *name)
 	return strlen(name) == len && memcmp(s, name, len) == 0;
 }
 
+/* A UTF-8 byte order mark, U+FEFF. */
+static const char report_bom[] = "\xef\xbb\xbf";
+
 /* Longest piece of a string value that a reason repeats. */
 #define REPORT_EXCERPT	24
 
@@ -436,7 +439,7 @@ report_decode(const char *body, size_t len, char *err, size_t errlen)
 	struct report		*r = NULL;
 	struct jscan		*doc;
 	char			 why[128];
-	size_t			 i, offset, line, col;
+	size_t			 i, offset, line, col, start = 0;
 	int			 flags = 0, ok = -1;
 
 	if (errlen > 0)
@@ -446,10 +449,20 @@ report_decode(const char *body, size_t len, char *err, size_t errlen)
 			snprintf(err, errlen, "empty body");
 		goto done;
 	}
+	/*
+	 * RFC 8259 section 8.1 lets a parser ignore one byte order mark; a
+	 * second one, or one after whitespace, is an invalid token.
+	 */
+	if (len >= sizeof(report_bom) - 1 &&
+	    memcmp(body, report_bom, sizeof(report_bom) - 1) == 0)
+		start = sizeof(report_bom) - 1;
+	body += start;
+	len -= start;
 	if ((doc = jscan_new(body, len, why, sizeof(why), &offset)) == NULL) {
 		if (errlen > 0 && errno == ENOMEM)
 			snprintf(err, errlen, "out of memory");
 		else if (errlen > 0) {
+			/* Counted from the text: the mark is not shown. */
 			report_where(body, offset, &line, &col);
 			snprintf(err, errlen,
 			    "invalid JSON: %s at line %zu column %zu", why,
@@ -472,6 +485,7 @@ report_decode(const char *body, size_t len, char *err, size_t errlen)
 		goto done;
 	}
 	r->doc = doc;
+	r->text_start = start;
 	ctx.doc = doc;
 	if (report_req_str(&ctx, jscan_root(doc), "type", &r->type,
 	    &r->type_len) == -1)

@@ -44,7 +44,8 @@ assert_record(const char *name, const char *id, const char *want)
 	ck_assert_msg(strcmp(out.data, want) == 0,
 	    "%s:\n got %s\nwant %s", name, out.data, want);
 
-	orig = json_loadb(body->data, body->len, JSON_ALLOW_NUL, &jerr);
+	orig = json_loadb(body->data + r->text_start,
+	    body->len - r->text_start, JSON_ALLOW_NUL, &jerr);
 	rec = json_loadb(out.data, out.len, JSON_REJECT_DUPLICATES |
 	    JSON_ALLOW_NUL, &jerr);
 	ck_assert_msg(rec != NULL, "%s: record: %s", name, jerr.text);
@@ -239,6 +240,23 @@ START_TEST(test_record_nul)
 	buf_fini(&out);
 	report_free(r);
 	buf_free(body);
+}
+END_TEST
+
+START_TEST(test_record_bom)
+{
+	/* The payload starts at the brace, not at the byte order mark. */
+	assert_record("valid-bom-mo_text.json", "b-1",
+	    "{\"received_at\":\"2026-11-27T14:00:00.123Z\",\"id\":\"b-1\","
+	    "\"kind\":\"inbound\",\"channel\":\"sms\",\"type\":\"mo_text\","
+	    "\"message_id\":\"01JDQ8F3Q4R5S6T7V8W9X0Y1Z2\","
+	    "\"from\":\"46701234567\",\"to\":\"46700000000\","
+	    "\"at\":\"2026-11-27T14:00:00.012Z\","
+	    "\"payload\":{\"type\":\"mo_text\","
+	    "\"id\":\"01JDQ8F3Q4R5S6T7V8W9X0Y1Z2\","
+	    "\"from\":\"46701234567\",\"to\":\"46700000000\","
+	    "\"body\":\"\xef\xbb\xbf" "BOM inside is text\","
+	    "\"received_at\":\"2026-11-27T14:00:00.012Z\"}}\n");
 }
 END_TEST
 
@@ -470,6 +488,7 @@ suite_record(void)
 	tcase_add_test(tc, test_record_inbound);
 	tcase_add_test(tc, test_record_unknown);
 	tcase_add_test(tc, test_record_nul);
+	tcase_add_test(tc, test_record_bom);
 	tcase_add_test(tc, test_record_time);
 	tcase_add_test(tc, test_record_id_escaped);
 	tcase_add_test(tc, test_record_fields_escaped);
