@@ -5,11 +5,13 @@
  * JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL accepts: one
  * value of any type, then only whitespace; valid UTF-8 throughout; no
  * duplicate keys at any level, compared after unescaping, over their
- * whole length; no lone surrogate in a string; integer literals that fit
- * int64_t; reals that are finite as strtod() would read them.  A string
- * may hold \u0000, a key too.  The intended differences: containers nest
- * at most JSCAN_MAX_DEPTH deep, where jansson allows 2048; and jansson
- * refuses \u0000 in a key ("NUL byte in object key not supported").
+ * whole length; integer literals that fit int64_t; reals that are finite
+ * as strtod() would read them.  A string may hold \u0000, a key too.  The
+ * intended differences: containers nest at most JSCAN_MAX_DEPTH deep,
+ * where jansson allows 2048; jansson refuses \u0000 in a key ("NUL byte
+ * in object key not supported"); and a lone surrogate escape (\ud83d not
+ * followed by a low one, or \udc00 alone), which jansson refuses, decodes
+ * as U+FFFD, so decoded strings are always valid UTF-8.
  *
  * Tokens are named by their index; the root is index 0.  An object's
  * children are its keys, each followed by its value; an array's children

@@ -4,7 +4,8 @@
  * accessors over it; the depth limit; many keys in linear time; and a
  * differential run against jansson's json_loadb() with
  * JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, whose
- * verdicts jscan keeps (but for a NUL in a key, which jansson refuses),
+ * verdicts jscan keeps (but for a NUL in a key and a lone surrogate,
+ * which jansson refuses),
  * over every file under tests/data and the shared vectors, deterministic
  * mutations of each, and generated documents.
  */
@@ -158,17 +159,20 @@ static const struct scan_case scan_cases[] = {
 	OK("\"\\u0000\""),
 	OK("[\"a\\u0000b\",\"\\u0000\\u0000\"]"),
 	OK("{\"a\\u0000\":1}"),
-	BAD("\"\\ud800\"", "invalid Unicode escape near '\\ud800'", 1),
-	BAD("\"\\ud800x\"", "invalid Unicode escape near '\\ud800'", 1),
-	BAD("\"\\ud800\\n\"", "invalid Unicode escape near '\\ud800'", 1),
-	BAD("\"\\ud800\\u0041\"",
-	    "invalid Unicode escape near '\\ud800\\u0041'", 1),
-	BAD("\"\\ud800\\ud800\"",
-	    "invalid Unicode escape near '\\ud800\\ud800'", 1),
+	/* Lone surrogates are U+FFFD; what follows one is read alone. */
+	OK("\"\\ud800\""),
+	OK("\"\\ud800x\""),
+	OK("\"\\ud800\\n\""),
+	OK("\"\\ud800\\u0041\""),
+	OK("\"\\ud800\\ud800\""),
+	OK("\"\\udc00\""),
+	OK("\"\\uDFFF\\uDC00\""),
+	OK("{\"\\ud800\":1,\"\\ud800\\udc00\":2}"),
 	BAD("\"\\ud800\\uzzzz\"",
-	    "invalid Unicode escape near '\\ud800\\uzzzz'", 1),
-	BAD("\"\\udc00\"", "invalid Unicode escape near '\\udc00'", 1),
-	BAD("\"\\uDFFF\\uDC00\"", "invalid Unicode escape near '\\uDFFF'", 1),
+	    "invalid Unicode escape near '\\uzzzz'", 7),
+	BAD("\"\\ud800\\ud80\"", "invalid Unicode escape near '\\ud80'", 7),
+	BAD("{\"\\ud800\":1,\"\\udfff\":2}",
+	    "duplicate object key near '\"\\udfff\"'", 12),
 
 	/* UTF-8, in strings and out. */
 	BAD("\"\xc3\"", "invalid UTF-8", 1),
@@ -439,6 +443,34 @@ START_TEST(test_jscan_nul)
 	    NULL));
 	ck_assert_str_eq(err, "duplicate object key near '\"k\\u000037\"'");
 	buf_free(b);
+}
+END_TEST
+
+START_TEST(test_jscan_lone_surrogates)
+{
+	static const struct {
+		const char	*text, *want;
+	} cases[] = {
+		{ "\"\\ud83d!\"", "\xef\xbf\xbd!" },
+		{ "\"\\ude00\"", "\xef\xbf\xbd" },
+		{ "\"\\ude00\\ud83d\"", "\xef\xbf\xbd\xef\xbf\xbd" },
+		/* A pair after a lone high one is still a pair. */
+		{ "\"\\ud83d\\ud83d\\ude00\"",
+		    "\xef\xbf\xbd\xf0\x9f\x98\x80" },
+		{ "\"a\\ud800\\u0041\"", "a\xef\xbf\xbd" "A" },
+	};
+	struct jscan	*doc;
+	char		 err[128];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		doc = jscan_new(cases[i].text, strlen(cases[i].text), err,
+		    sizeof(err), NULL);
+		ck_assert_msg(doc != NULL, "%s: %s", cases[i].text, err);
+		ck_assert_str_eq(jscan_string(doc, 0), cases[i].want);
+		ck_assert_uint_eq(jscan_length(doc, 0), strlen(cases[i].want));
+		jscan_free(doc);
+	}
 }
 END_TEST
 
@@ -787,6 +819,95 @@ has_nul_key(const struct jscan *doc, int tok)
 	return false;
 }
 
+/* The four hex digits at p as a code unit, or -1. */
+static long
+hex4(const char *p, const char *end)
+{
+	char	 digits[5], *stop;
+	long	 v;
+
+	if (end - p < 4)
+		return -1;
+	memcpy(digits, p, 4);
+	digits[4] = '\0';
+	v = strtol(digits, &stop, 16);
+	return stop == digits + 4 && digits[0] != '-' && digits[0] != '+' ?
+	    v : -1;
+}
+
+/*
+ * text, which jscan accepted, with each lone surrogate escape written
+ * \ufffd, into m.  Returns whether there was one.
+ */
+static bool
+lone_to_fffd(const char *text, size_t len, struct buf *m)
+{
+	const char	*p = text, *end = text + len;
+	bool		 in_string = false, found = false;
+	long		 hi, lo;
+
+	buf_reset(m);
+	while (p < end) {
+		if (*p == '"')
+			in_string = !in_string;
+		if (!in_string || *p != '\\' || end - p < 2) {
+			buf_append(m, p++, 1);
+			continue;
+		}
+		if (p[1] != 'u' || (hi = hex4(p + 2, end)) < 0xd800 ||
+		    hi > 0xdfff) {
+			buf_append(m, p, 2);
+			p += 2;
+			continue;
+		}
+		if (hi <= 0xdbff && end - p >= 12 && p[6] == '\\' &&
+		    p[7] == 'u' && (lo = hex4(p + 8, end)) >= 0xdc00 &&
+		    lo <= 0xdfff) {
+			buf_append(m, p, 12);
+			p += 12;
+			continue;
+		}
+		buf_puts(m, "\\ufffd");
+		p += 6;
+		found = true;
+	}
+	return found;
+}
+
+/*
+ * jscan accepted text and jansson did not: fine when the reason is a key
+ * holding a NUL, or a lone surrogate, which jscan reads as U+FFFD.  With
+ * those written \ufffd, jansson must read the same values.
+ */
+static bool
+agree_accepted(const char *what, const struct jscan *doc, const char *text,
+    size_t len, const json_error_t *jerr)
+{
+	struct buf	 m;
+	json_t		*j = NULL;
+	json_error_t	 e;
+	bool		 ok = false;
+
+	if (json_error_code(jerr) == json_error_null_byte_in_key &&
+	    has_nul_key(doc, jscan_root(doc)))
+		return true;
+	buf_init(&m);
+	if (!lone_to_fffd(text, len, &m))
+		goto done;
+	j = json_loadb(m.data, m.len, JSON_REJECT_DUPLICATES |
+	    JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+	if (j != NULL) {
+		same_tree(what, doc, jscan_root(doc), j);
+		ok = true;
+	} else
+		ok = json_error_code(&e) == json_error_null_byte_in_key &&
+		    has_nul_key(doc, jscan_root(doc));
+done:
+	json_decref(j);
+	buf_fini(&m);
+	return ok;
+}
+
 /* How many texts agree() saw, and how many of them both accepted. */
 static size_t	 nagreed, naccepted;
 
@@ -825,7 +946,8 @@ agree_lost_nul(const char *what, const char *text, size_t len,
  * jscan and jansson agree on text: both refuse it, or both accept it and
  * hold the same values; or jscan refuses it for nesting deeper than its
  * limit, which jansson allows, or for a NUL that jansson loses; or jscan
- * accepts a key holding \u0000, which jansson refuses.  Plain
+ * accepts a key holding \u0000 or a lone surrogate, which jansson
+ * refuses (agree_accepted).  Plain
  * ifs, not ck_assert(): this runs hundreds of thousands of times.
  */
 static void
@@ -851,8 +973,7 @@ agree(const char *what, const char *text, size_t len)
 			ck_abort_msg("%s: jscan %s, jansson accepts: %s", what,
 			    err, shown(text, len));
 	} else if (doc != NULL && j == NULL) {
-		if (json_error_code(&jerr) != json_error_null_byte_in_key ||
-		    !has_nul_key(doc, jscan_root(doc)))
+		if (!agree_accepted(what, doc, text, len, &jerr))
 			ck_abort_msg("%s: jscan accepts, jansson %s: %s", what,
 			    jerr.text, shown(text, len));
 	}
@@ -1210,6 +1331,7 @@ suite_jscan(void)
 	tcase_add_test(tc, test_jscan_reason_buffer);
 	tcase_add_test(tc, test_jscan_tree);
 	tcase_add_test(tc, test_jscan_nul);
+	tcase_add_test(tc, test_jscan_lone_surrogates);
 	tcase_add_test(tc, test_jscan_many_tokens);
 	tcase_add_test(tc, test_jscan_depth);
 	suite_add_tcase(s, tc);

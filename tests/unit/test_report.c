@@ -247,12 +247,10 @@ START_TEST(test_report_refused_scan)
 		size_t		 len;
 		const char	*reason;
 	} cases[] = {
-		{ BODY("{\"type\":\"mo_text\",\"body\":\"\\ud83d!\"}"),
-		    "invalid JSON: invalid Unicode escape near '\\ud83d' "
-		    "at line 1 column 27" },
-		{ BODY("{\"type\":\"mo_text\",\"body\":\"\\udc00\"}"),
-		    "invalid JSON: invalid Unicode escape near '\\udc00' "
-		    "at line 1 column 27" },
+		/* A lone surrogate is read; what follows it is at fault. */
+		{ BODY("{\"type\":\"mo_text\",\"body\":\"\\ud83d\\uZZZZ\"}"),
+		    "invalid JSON: invalid Unicode escape near '\\uZZZZ' "
+		    "at line 1 column 33" },
 		/* Columns count characters, lines start after each LF. */
 		{ BODY("{\"type\":\"\xc3\xa5\xc3\xa4\xc3\xb6\",\n"
 		    "\"id\":\"\xf0\x9f\x98\x80\",\"to\":\x01}"),
@@ -629,6 +627,38 @@ START_TEST(test_report_nul)
 }
 END_TEST
 
+START_TEST(test_report_lone_surrogate)
+{
+	static const char	 body[] = "{\"type\":\"mo_text\",\"id\":\"i\","
+	    "\"from\":\"\\udc00f\",\"to\":\"t\",\"received_at\":\"r\","
+	    "\"body\":\"half an emoji: \\ud83d\"}";
+	const struct timespec	 ts = { 1795788000, 0 };
+	struct report		*r;
+	struct buf		 out;
+	char			 err[128];
+
+	/*
+	 * A handset's UCS-2 can hold half a surrogate pair, and a serializer
+	 * can write it as an escape: read as U+FFFD, kept as sent.
+	 */
+	r = report_decode(body, sizeof(body) - 1, err, sizeof(err));
+	ck_assert_msg(r != NULL, "%s", err);
+	ASSERT_FIELD(r->body, r->body_len, "half an emoji: \xef\xbf\xbd");
+	ASSERT_FIELD(r->from, r->from_len, "\xef\xbf\xbd" "f");
+	buf_init(&out);
+	ck_assert_int_eq(record_encode(&out, r, "s", &ts, body,
+	    sizeof(body) - 1), 0);
+	ck_assert_ptr_nonnull(strstr(out.data,
+	    ",\"from\":\"\xef\xbf\xbd" "f\","));
+	ck_assert_ptr_nonnull(strstr(out.data,
+	    "\"from\":\"\\udc00f\","));
+	ck_assert_ptr_nonnull(strstr(out.data,
+	    "\"body\":\"half an emoji: \\ud83d\"}}\n"));
+	buf_fini(&out);
+	report_free(r);
+}
+END_TEST
+
 START_TEST(test_report_bom)
 {
 	struct report	*r = decode_fixture("valid-bom-mo_text.json");
@@ -972,6 +1002,7 @@ suite_report(void)
 	tcase_add_test(tc, test_report_empty_statuses);
 	tcase_add_test(tc, test_report_nul);
 	tcase_add_test(tc, test_report_bom);
+	tcase_add_test(tc, test_report_lone_surrogate);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("conformance");
