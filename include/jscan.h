@@ -2,12 +2,16 @@
  * jscan.h - a strict JSON scanner: bytes -> a flat array of tokens.
  *
  * It accepts exactly the RFC 8259 texts that jansson's json_loadb() with
- * JSON_REJECT_DUPLICATES | JSON_DECODE_ANY accepts: one value of any type,
- * then only whitespace; valid UTF-8 throughout; no duplicate keys at any
- * level, compared after unescaping; no \u0000 and no lone surrogate in a
- * string; integer literals that fit int64_t; reals that are finite as
- * strtod() would read them.  The one intended difference: containers nest
- * at most JSCAN_MAX_DEPTH deep, where jansson allows 2048.
+ * JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL accepts: one
+ * value of any type, then only whitespace; valid UTF-8 throughout; no
+ * duplicate keys at any level, compared after unescaping, over their
+ * whole length; integer literals that fit int64_t; reals that are finite
+ * as strtod() would read them.  A string may hold \u0000, a key too.  The
+ * intended differences: containers nest at most JSCAN_MAX_DEPTH deep,
+ * where jansson allows 2048; jansson refuses \u0000 in a key ("NUL byte
+ * in object key not supported"); and a lone surrogate escape (\ud83d not
+ * followed by a low one, or \udc00 alone), which jansson refuses, decodes
+ * as U+FFFD, so decoded strings are always valid UTF-8.
  *
  * Tokens are named by their index; the root is index 0.  An object's
  * children are its keys, each followed by its value; an array's children
@@ -57,7 +61,10 @@ bool		 jscan_is_null(const struct jscan *, int tok);
 /* A number written without fraction or exponent ("-0" included). */
 bool		 jscan_is_int(const struct jscan *, int tok);
 
-/* An object's value for key, or -1 when it has none. */
+/*
+ * An object's value for key, or -1 when it has none.  A key matches when
+ * its decoded bytes are key's strlen(key) bytes: "a\u0000b" is not "a".
+ */
 int		 jscan_member(const struct jscan *, int obj, const char *key);
 /* An object's members or an array's elements; 0 for anything else. */
 size_t		 jscan_size(const struct jscan *, int tok);
@@ -71,8 +78,9 @@ int		 jscan_first(const struct jscan *, int container);
 int		 jscan_next(const struct jscan *, int tok);
 
 /*
- * A string's decoded value, NUL-terminated, owned by the document; NULL
- * for anything but a string.
+ * A string's decoded value, owned by the document; NULL for anything but
+ * a string.  It is NUL-terminated, but may hold NULs of its own (from
+ * \u0000): its length is jscan_length(), never strlen().
  */
 const char	*jscan_string(const struct jscan *, int tok);
 size_t		 jscan_length(const struct jscan *, int tok);

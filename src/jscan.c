@@ -307,8 +307,8 @@ jscan_hex4(const unsigned char *p, uint32_t *out)
 
 /*
  * Decodes the \u escape (or surrogate pair) at esc, the backslash, into
- * out.  Returns the bytes written, or 0 after failing.  *used is the
- * length of the escape.
+ * out; a lone surrogate becomes U+FFFD.  Returns the bytes written, or 0
+ * after failing.  *used is the length of the escape.
  */
 static size_t
 jscan_unicode(struct jscan_state *st, const unsigned char *esc, char *out,
@@ -327,32 +327,20 @@ jscan_unicode(struct jscan_state *st, const unsigned char *esc, char *out,
 		jscan_fail_near(st, esc, 6, "invalid Unicode escape");
 		goto done;
 	}
-	if (cp >= 0xd800 && cp <= 0xdbff) {
-		/* A high surrogate: a low one must follow. */
+	if (cp >= 0xd800 && cp <= 0xdbff && end - esc >= 12 &&
+	    esc[6] == '\\' && esc[7] == 'u' && jscan_hex4(esc + 8, &lo) == 0 &&
+	    lo >= 0xdc00 && lo <= 0xdfff) {
 		*used = 12;
-		if ((end - esc > 6 && esc[6] != '\\') ||
-		    (end - esc > 7 && esc[7] != 'u')) {
-			jscan_fail_near(st, esc, 6, "invalid Unicode escape");
-			goto done;
-		}
-		if (end - esc < 12) {
-			jscan_eof(st);
-			goto done;
-		}
-		if (jscan_hex4(esc + 8, &lo) == -1 ||
-		    lo < 0xdc00 || lo > 0xdfff) {
-			jscan_fail_near(st, esc, 12, "invalid Unicode escape");
-			goto done;
-		}
 		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-	} else if (cp >= 0xdc00 && cp <= 0xdfff) {
-		jscan_fail_near(st, esc, 6, "invalid Unicode escape");
-		goto done;
-	} else if (cp == 0) {
-		/* Decoded strings are C strings. */
-		jscan_fail(st, esc, "\\u0000 is not allowed");
-		goto done;
+	} else if (cp >= 0xd800 && cp <= 0xdfff) {
+		/*
+		 * A lone surrogate: valid JSON, but no character, so not
+		 * UTF-8.  It decodes as U+FFFD, the replacement character,
+		 * and what follows it is read on its own.
+		 */
+		cp = 0xfffd;
 	}
+	/* \u0000 too: a string's length is its token's, not strlen(). */
 	if (cp < 0x80)
 		out[n++] = (char)cp;
 	else if (cp < 0x800) {

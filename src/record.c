@@ -24,12 +24,12 @@ record_needs_escape(unsigned char c)
 }
 
 int
-record_json_string(struct buf *out, const char *s)
+record_json_string(struct buf *out, const char *s, size_t len)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	/* The five control characters that have a short escape. */
 	static const char	 ctl[] = "\n\r\t\b\f", ctl_esc[] = "nrtbf";
-	const char		*run, *short_form;
+	const char		*run, *short_form, *end = s + len;
 	char			 esc[6] = { '\\', 'u', '0', '0' };
 	size_t			 n;
 	unsigned char		 c;
@@ -37,7 +37,8 @@ record_json_string(struct buf *out, const char *s)
 
 	if (buf_putc(out, '"') == -1)
 		goto done;
-	for (run = s; *s != '\0'; s++) {
+	/* NULs too are escaped (\u0000), not an end. */
+	for (run = s; s < end; s++) {
 		c = (unsigned char)*s;
 		if (!record_needs_escape(c))
 			continue;
@@ -184,16 +185,26 @@ record_time(struct buf *out, const struct timespec *ts)
 	return buf_append(out, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
-/* Appends ,"key":"value" (a string), nothing when value is NULL. */
+/*
+ * Appends ,"key":"value", value being len bytes, or nothing when value is
+ * NULL.
+ */
 static int
-record_str(struct buf *out, const char *key, const char *value)
+record_str(struct buf *out, const char *key, const char *value, size_t len)
 {
 	int	 ret = 0;
 
 	if (value != NULL && (buf_puts(out, key) == -1 ||
-	    record_json_string(out, value) == -1))
+	    record_json_string(out, value, len) == -1))
 		ret = -1;
 	return ret;
+}
+
+/* The same for a C string of our own. */
+static int
+record_cstr(struct buf *out, const char *key, const char *value)
+{
+	return record_str(out, key, value, value != NULL ? strlen(value) : 0);
 }
 
 /* key is the literal ,"name": text; the value is a JSON number. */
@@ -223,9 +234,10 @@ record_delivery(struct buf *out, const struct report *r)
 {
 	int	 ret = -1;
 
-	if (record_str(out, ",\"batch_id\":", r->batch_id) == -1 ||
-	    record_str(out, ",\"client_reference\":",
-	    r->client_reference) == -1 ||
+	if (record_str(out, ",\"batch_id\":", r->batch_id,
+	    r->batch_id_len) == -1 ||
+	    record_str(out, ",\"client_reference\":", r->client_reference,
+	    r->client_reference_len) == -1 ||
 	    record_num(out, ",\"total_message_count\":",
 	    r->total_message_count) == -1 ||
 	    record_bool(out, ",\"final\":", r->is_final) == -1)
@@ -240,24 +252,28 @@ record_recipient(struct buf *out, const struct report *r)
 {
 	int	 ret = -1;
 
-	if (record_str(out, ",\"batch_id\":", r->batch_id) == -1 ||
-	    record_str(out, ",\"recipient\":", r->recipient) == -1 ||
-	    record_str(out, ",\"status\":", r->status) == -1 ||
+	if (record_str(out, ",\"batch_id\":", r->batch_id,
+	    r->batch_id_len) == -1 ||
+	    record_str(out, ",\"recipient\":", r->recipient,
+	    r->recipient_len) == -1 ||
+	    record_str(out, ",\"status\":", r->status, r->status_len) == -1 ||
 	    record_num(out, ",\"code\":", r->code) == -1 ||
 	    record_bool(out, ",\"final\":", r->is_final) == -1 ||
-	    record_str(out, ",\"at\":", r->at) == -1 ||
-	    record_str(out, ",\"operator_status_at\":",
-	    r->operator_status_at) == -1 ||
-	    record_str(out, ",\"client_reference\":",
-	    r->client_reference) == -1 ||
-	    record_str(out, ",\"applied_originator\":",
-	    r->applied_originator) == -1 ||
-	    record_str(out, ",\"encoding\":", r->encoding) == -1)
+	    record_str(out, ",\"at\":", r->at, r->at_len) == -1 ||
+	    record_str(out, ",\"operator_status_at\":", r->operator_status_at,
+	    r->operator_status_at_len) == -1 ||
+	    record_str(out, ",\"client_reference\":", r->client_reference,
+	    r->client_reference_len) == -1 ||
+	    record_str(out, ",\"applied_originator\":", r->applied_originator,
+	    r->applied_originator_len) == -1 ||
+	    record_str(out, ",\"encoding\":", r->encoding,
+	    r->encoding_len) == -1)
 		goto done;
 	if (r->has_parts && record_num(out, ",\"number_of_message_parts\":",
 	    r->number_of_message_parts) == -1)
 		goto done;
-	if (record_str(out, ",\"operator\":", r->operator_name) == -1)
+	if (record_str(out, ",\"operator\":", r->operator_name,
+	    r->operator_name_len) == -1)
 		goto done;
 	ret = 0;
 done:
@@ -269,14 +285,18 @@ record_inbound(struct buf *out, const struct report *r)
 {
 	int	 ret = -1;
 
-	if (record_str(out, ",\"message_id\":", r->message_id) == -1 ||
-	    record_str(out, ",\"from\":", r->from) == -1 ||
-	    record_str(out, ",\"to\":", r->to) == -1 ||
-	    record_str(out, ",\"at\":", r->received_at) == -1 ||
-	    record_str(out, ",\"sent_at\":", r->sent_at) == -1 ||
-	    record_str(out, ",\"operator_id\":", r->operator_id) == -1 ||
-	    record_str(out, ",\"client_reference\":",
-	    r->client_reference) == -1)
+	if (record_str(out, ",\"message_id\":", r->message_id,
+	    r->message_id_len) == -1 ||
+	    record_str(out, ",\"from\":", r->from, r->from_len) == -1 ||
+	    record_str(out, ",\"to\":", r->to, r->to_len) == -1 ||
+	    record_str(out, ",\"at\":", r->received_at,
+	    r->received_at_len) == -1 ||
+	    record_str(out, ",\"sent_at\":", r->sent_at,
+	    r->sent_at_len) == -1 ||
+	    record_str(out, ",\"operator_id\":", r->operator_id,
+	    r->operator_id_len) == -1 ||
+	    record_str(out, ",\"client_reference\":", r->client_reference,
+	    r->client_reference_len) == -1)
 		goto done;
 	ret = 0;
 done:
@@ -290,17 +310,23 @@ record_encode(struct buf *out, const struct report *r, const char *id,
 	size_t	 start = out->len;
 	int	 ret = -1;
 
+	/* Not a byte order mark: it would be invalid inside the line. */
+	if (r->text_start <= len) {
+		body += r->text_start;
+		len -= r->text_start;
+	}
+
 	/* One allocation for the usual case: the body plus the fields. */
 	if (buf_reserve(out, len + 512) == -1 ||
 	    buf_puts(out, "{\"received_at\":") == -1 ||
 	    record_time(out, received_at) == -1 ||
-	    record_str(out, ",\"id\":", id) == -1 ||
-	    record_str(out, ",\"kind\":", report_kind_name(r->kind)) == -1)
+	    record_cstr(out, ",\"id\":", id) == -1 ||
+	    record_cstr(out, ",\"kind\":", report_kind_name(r->kind)) == -1)
 		goto done;
-	if (r->channel != REPORT_CHANNEL_NONE && record_str(out,
+	if (r->channel != REPORT_CHANNEL_NONE && record_cstr(out,
 	    ",\"channel\":", report_channel_name(r->channel)) == -1)
 		goto done;
-	if (record_str(out, ",\"type\":", r->type) == -1)
+	if (record_str(out, ",\"type\":", r->type, r->type_len) == -1)
 		goto done;
 	switch (r->kind) {
 	case REPORT_DELIVERY:

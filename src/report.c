@@ -64,6 +64,16 @@ static const char *const report_final[] = {
 	"Deleted", "Unknown"
 };
 
+/* Whether the len bytes at s are the C string name: "a\0b" is not "a". */
+static bool
+report_same(const char *s, size_t len, const char *name)
+{
+	return strlen(name) == len && memcmp(s, name, len) == 0;
+}
+
+/* A UTF-8 byte order mark, U+FEFF. */
+static const char report_bom[] = "\xef\xbb\xbf";
+
 /* Longest piece of a string value that a reason repeats. */
 #define REPORT_EXCERPT	24
 
@@ -113,12 +123,12 @@ report_fail(struct report_ctx *ctx, const char *key, const char *msg)
 }
 
 /*
- * A required string.  Returns 0 with *out set, or -1 with the reason.
- * Null counts as missing.
+ * A required string.  Returns 0 with *out and its length *len set, or -1
+ * with the reason.  Null counts as missing.
  */
 static int
 report_req_str(struct report_ctx *ctx, int obj, const char *key,
-    const char **out)
+    const char **out, size_t *len)
 {
 	int	 v = jscan_member(ctx->doc, obj, key), ret = -1;
 
@@ -128,16 +138,24 @@ report_req_str(struct report_ctx *ctx, int obj, const char *key,
 		report_fail(ctx, key, "expected a string");
 	else {
 		*out = jscan_string(ctx->doc, v);
+		*len = jscan_length(ctx->doc, v);
 		ret = 0;
 	}
 	return ret;
 }
 
-/* An optional string: NULL when absent, null or not a string. */
+/*
+ * An optional string: NULL when absent, null or not a string; its length
+ * in *len (0 for NULL).
+ */
 static const char *
-report_opt_str(const struct report_ctx *ctx, int obj, const char *key)
+report_opt_str(const struct report_ctx *ctx, int obj, const char *key,
+    size_t *len)
 {
-	return jscan_string(ctx->doc, jscan_member(ctx->doc, obj, key));
+	int	 v = jscan_member(ctx->doc, obj, key);
+
+	*len = jscan_length(ctx->doc, v);
+	return jscan_string(ctx->doc, v);
 }
 
 /*
@@ -148,7 +166,7 @@ static enum report_int
 report_int_value(const struct jscan *doc, int v, int64_t min, int64_t max,
     int32_t *out)
 {
-	const char	*p;
+	const char	*p, *end;
 	int64_t		 n = 0;
 	bool		 neg;
 	enum report_int	 ret = REPORT_INT_WRONG_TYPE;
@@ -160,12 +178,14 @@ report_int_value(const struct jscan *doc, int v, int64_t min, int64_t max,
 	if (jscan_is_int(doc, v))
 		n = jscan_int(doc, v);
 	else if (jscan_is_string(doc, v)) {
+		/* Every byte counts: "1\u00002" is not 1. */
 		p = jscan_string(doc, v);
-		if ((neg = (*p == '-')))
+		end = p + jscan_length(doc, v);
+		if ((neg = (p < end && *p == '-')))
 			p++;
-		if (*p == '\0')
+		if (p == end)
 			goto done;
-		for (; *p != '\0'; p++) {
+		for (; p < end; p++) {
 			if (*p < '0' || *p > '9')
 				goto done;
 			/* Past 10 digits it is out of range either way. */
@@ -255,14 +275,15 @@ report_decode_status(struct report_ctx *ctx, int v, struct report_status *st)
 	}
 	if (report_int(ctx, v, "code", INT32_MIN, INT32_MAX, &st->code,
 	    NULL) == -1 ||
-	    report_req_str(ctx, v, "status", &st->status) == -1 ||
+	    report_req_str(ctx, v, "status", &st->status,
+	    &st->status_len) == -1 ||
 	    report_int(ctx, v, "count", 0, INT32_MAX, &st->count, NULL) == -1)
 		goto done;
 	/* jscan_size() is 0 for an object: only an array counts. */
 	recipients = jscan_member(ctx->doc, v, "recipients");
 	st->nrecipients = jscan_is_array(ctx->doc, recipients) ?
 	    jscan_size(ctx->doc, recipients) : 0;
-	st->is_final = report_status_is_final(st->status);
+	st->is_final = report_status_is_final(st->status, st->status_len);
 	ret = 0;
 done:
 	return ret;
@@ -276,7 +297,8 @@ report_decode_delivery(struct report_ctx *ctx, struct report *r)
 	bool			 all_final = true;
 	int			 root = jscan_root(doc), statuses, v, ret = -1;
 
-	if (report_req_str(ctx, root, "batch_id", &r->batch_id) == -1 ||
+	if (report_req_str(ctx, root, "batch_id", &r->batch_id,
+	    &r->batch_id_len) == -1 ||
 	    report_int(ctx, root, "total_message_count", 0, INT32_MAX,
 	    &r->total_message_count, NULL) == -1)
 		goto done;
@@ -304,7 +326,8 @@ report_decode_delivery(struct report_ctx *ctx, struct report *r)
 		all_final = all_final && r->statuses[i].is_final;
 	}
 	ctx->parent = NULL;
-	r->client_reference = report_opt_str(ctx, root, "client_reference");
+	r->client_reference = report_opt_str(ctx, root, "client_reference",
+	    &r->client_reference_len);
 	r->is_final = n > 0 && all_final;
 	ret = 0;
 done:
@@ -316,23 +339,29 @@ report_decode_recipient(struct report_ctx *ctx, struct report *r)
 {
 	int	 root = jscan_root(ctx->doc), ret = -1;
 
-	if (report_req_str(ctx, root, "batch_id", &r->batch_id) == -1 ||
-	    report_req_str(ctx, root, "recipient", &r->recipient) == -1 ||
+	if (report_req_str(ctx, root, "batch_id", &r->batch_id,
+	    &r->batch_id_len) == -1 ||
+	    report_req_str(ctx, root, "recipient", &r->recipient,
+	    &r->recipient_len) == -1 ||
 	    report_int(ctx, root, "code", INT32_MIN, INT32_MAX, &r->code,
 	    NULL) == -1 ||
-	    report_req_str(ctx, root, "status", &r->status) == -1 ||
-	    report_req_str(ctx, root, "at", &r->at) == -1 ||
+	    report_req_str(ctx, root, "status", &r->status,
+	    &r->status_len) == -1 ||
+	    report_req_str(ctx, root, "at", &r->at, &r->at_len) == -1 ||
 	    report_int(ctx, root, "number_of_message_parts", 0, INT32_MAX,
 	    &r->number_of_message_parts, &r->has_parts) == -1)
 		goto done;
 	r->operator_status_at = report_opt_str(ctx, root,
-	    "operator_status_at");
-	r->client_reference = report_opt_str(ctx, root, "client_reference");
+	    "operator_status_at", &r->operator_status_at_len);
+	r->client_reference = report_opt_str(ctx, root, "client_reference",
+	    &r->client_reference_len);
 	r->applied_originator = report_opt_str(ctx, root,
-	    "applied_originator");
-	r->encoding = report_opt_str(ctx, root, "encoding");
-	r->operator_name = report_opt_str(ctx, root, "operator");
-	r->is_final = report_status_is_final(r->status);
+	    "applied_originator", &r->applied_originator_len);
+	r->encoding = report_opt_str(ctx, root, "encoding",
+	    &r->encoding_len);
+	r->operator_name = report_opt_str(ctx, root, "operator",
+	    &r->operator_name_len);
+	r->is_final = report_status_is_final(r->status, r->status_len);
 	ret = 0;
 done:
 	return ret;
@@ -344,10 +373,12 @@ report_decode_inbound(struct report_ctx *ctx, struct report *r, int flags)
 	const struct jscan	*doc = ctx->doc;
 	int			 root = jscan_root(doc), body, media, ret = -1;
 
-	if (report_req_str(ctx, root, "id", &r->message_id) == -1 ||
-	    report_req_str(ctx, root, "from", &r->from) == -1 ||
-	    report_req_str(ctx, root, "to", &r->to) == -1 ||
-	    report_req_str(ctx, root, "received_at", &r->received_at) == -1)
+	if (report_req_str(ctx, root, "id", &r->message_id,
+	    &r->message_id_len) == -1 ||
+	    report_req_str(ctx, root, "from", &r->from, &r->from_len) == -1 ||
+	    report_req_str(ctx, root, "to", &r->to, &r->to_len) == -1 ||
+	    report_req_str(ctx, root, "received_at", &r->received_at,
+	    &r->received_at_len) == -1)
 		goto done;
 	if (flags & REPORT_BODY_OBJECT) {
 		body = jscan_member(doc, root, "body");
@@ -359,19 +390,24 @@ report_decode_inbound(struct report_ctx *ctx, struct report *r, int flags)
 			report_fail(ctx, "body", "expected an object");
 			goto done;
 		}
-		r->subject = report_opt_str(ctx, body, "subject");
-		r->message = report_opt_str(ctx, body, "message");
+		r->subject = report_opt_str(ctx, body, "subject",
+		    &r->subject_len);
+		r->message = report_opt_str(ctx, body, "message",
+		    &r->message_len);
 		media = jscan_member(doc, body, "media");
 		r->nmedia = jscan_is_array(doc, media) ?
 		    jscan_size(doc, media) : 0;
-	} else if (report_req_str(ctx, root, "body", &r->body) == -1)
+	} else if (report_req_str(ctx, root, "body", &r->body,
+	    &r->body_len) == -1)
 		goto done;
 	if ((flags & REPORT_NEEDS_UDH) &&
-	    report_req_str(ctx, root, "udh", &r->udh) == -1)
+	    report_req_str(ctx, root, "udh", &r->udh, &r->udh_len) == -1)
 		goto done;
-	r->sent_at = report_opt_str(ctx, root, "sent_at");
-	r->operator_id = report_opt_str(ctx, root, "operator_id");
-	r->client_reference = report_opt_str(ctx, root, "client_reference");
+	r->sent_at = report_opt_str(ctx, root, "sent_at", &r->sent_at_len);
+	r->operator_id = report_opt_str(ctx, root, "operator_id",
+	    &r->operator_id_len);
+	r->client_reference = report_opt_str(ctx, root, "client_reference",
+	    &r->client_reference_len);
 	ret = 0;
 done:
 	return ret;
@@ -403,7 +439,7 @@ report_decode(const char *body, size_t len, char *err, size_t errlen)
 	struct report		*r = NULL;
 	struct jscan		*doc;
 	char			 why[128];
-	size_t			 i, offset, line, col;
+	size_t			 i, offset, line, col, start = 0;
 	int			 flags = 0, ok = -1;
 
 	if (errlen > 0)
@@ -413,10 +449,20 @@ report_decode(const char *body, size_t len, char *err, size_t errlen)
 			snprintf(err, errlen, "empty body");
 		goto done;
 	}
+	/*
+	 * RFC 8259 section 8.1 lets a parser ignore one byte order mark; a
+	 * second one, or one after whitespace, is an invalid token.
+	 */
+	if (len >= sizeof(report_bom) - 1 &&
+	    memcmp(body, report_bom, sizeof(report_bom) - 1) == 0)
+		start = sizeof(report_bom) - 1;
+	body += start;
+	len -= start;
 	if ((doc = jscan_new(body, len, why, sizeof(why), &offset)) == NULL) {
 		if (errlen > 0 && errno == ENOMEM)
 			snprintf(err, errlen, "out of memory");
 		else if (errlen > 0) {
+			/* Counted from the text: the mark is not shown. */
 			report_where(body, offset, &line, &col);
 			snprintf(err, errlen,
 			    "invalid JSON: %s at line %zu column %zu", why,
@@ -439,13 +485,15 @@ report_decode(const char *body, size_t len, char *err, size_t errlen)
 		goto done;
 	}
 	r->doc = doc;
+	r->text_start = start;
 	ctx.doc = doc;
-	if (report_req_str(&ctx, jscan_root(doc), "type", &r->type) == -1)
+	if (report_req_str(&ctx, jscan_root(doc), "type", &r->type,
+	    &r->type_len) == -1)
 		goto done;
 	r->kind = REPORT_UNKNOWN;
 	r->channel = REPORT_CHANNEL_NONE;
 	for (i = 0; i < sizeof(report_types) / sizeof(report_types[0]); i++)
-		if (strcmp(r->type, report_types[i].name) == 0) {
+		if (report_same(r->type, r->type_len, report_types[i].name)) {
 			r->kind = report_types[i].kind;
 			r->channel = report_types[i].channel;
 			flags = report_types[i].flags;
@@ -524,13 +572,13 @@ report_channel_name(enum report_channel channel)
 }
 
 bool
-report_status_is_final(const char *status)
+report_status_is_final(const char *status, size_t len)
 {
 	size_t	 i;
 	bool	 is_final = false;
 
 	for (i = 0; status != NULL && !is_final &&
 	    i < sizeof(report_final) / sizeof(report_final[0]); i++)
-		is_final = strcmp(status, report_final[i]) == 0;
+		is_final = report_same(status, len, report_final[i]);
 	return is_final;
 }

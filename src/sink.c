@@ -114,13 +114,14 @@ sinks_open(const struct config *cfg, char *err, size_t errlen)
 	return s;
 }
 
+/* Whether the len bytes at s are one of list's names, NULs and all. */
 static bool
-in_list(const char *s, char *const *list)
+in_list(const char *s, size_t len, char *const *list)
 {
 	if (s == NULL)
 		return false;
 	for (; *list != NULL; list++)
-		if (strcmp(s, *list) == 0)
+		if (strlen(*list) == len && memcmp(s, *list, len) == 0)
 			return true;
 	return false;
 }
@@ -138,7 +139,7 @@ sink_matches(const struct sink_config *c, const struct report *r)
 		return true;
 	if (r == NULL)
 		return false;
-	if (c->ntypes > 0 && !in_list(r->type, c->types))
+	if (c->ntypes > 0 && !in_list(r->type, r->type_len, c->types))
 		return false;
 	if (c->final_only && !(r->is_final && (r->kind == REPORT_RECIPIENT ||
 	    r->kind == REPORT_DELIVERY)))
@@ -146,10 +147,11 @@ sink_matches(const struct sink_config *c, const struct report *r)
 	if (c->nstatuses == 0)
 		return true;
 	if (r->kind == REPORT_RECIPIENT)
-		return in_list(r->status, c->statuses);
+		return in_list(r->status, r->status_len, c->statuses);
 	if (r->kind == REPORT_DELIVERY)
 		for (i = 0; i < r->nstatuses; i++)
-			if (in_list(r->statuses[i].status, c->statuses))
+			if (in_list(r->statuses[i].status,
+			    r->statuses[i].status_len, c->statuses))
 				return true;
 	return false;
 }

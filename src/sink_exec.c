@@ -136,15 +136,50 @@ stream_read(struct exec_stream *st)
 	st->fd = -1;
 }
 
+/*
+ * Adds name=value, value being len bytes, unless value is NULL.  An
+ * environment string ends at its first NUL, so each NUL in value is
+ * written as the six characters \u0000, as in the record; the record on
+ * stdin has the exact value.
+ */
 static int
-env_add(char **env, size_t *n, const char *name, const char *value)
+env_add(char **env, size_t *n, const char *name, const char *value,
+    size_t len)
 {
+	static const char	 nul[] = "\\u0000";
+	const char		*p, *end;
+	char			*s, *o;
+	size_t			 nlen, nnul = 0;
+
 	if (value == NULL)
 		return 0;
-	if (asprintf(&env[*n], "%s=%s", name, value) == -1)
+	end = value + len;
+	for (p = value; (p = memchr(p, '\0', (size_t)(end - p))) != NULL;
+	    p++)
+		nnul++;
+	nlen = strlen(name);
+	if ((s = malloc(nlen + 1 + len + nnul * (sizeof(nul) - 2) + 1)) ==
+	    NULL)
 		return -1;
-	(*n)++;
+	memcpy(s, name, nlen);
+	o = s + nlen;
+	*o++ = '=';
+	for (p = value; p < end; p++)
+		if (*p == '\0') {
+			memcpy(o, nul, sizeof(nul) - 1);
+			o += sizeof(nul) - 1;
+		} else
+			*o++ = *p;
+	*o = '\0';
+	env[(*n)++] = s;
 	return 0;
+}
+
+/* The same for a C string of our own. */
+static int
+env_add_str(char **env, size_t *n, const char *name, const char *value)
+{
+	return env_add(env, n, name, value, value != NULL ? strlen(value) : 0);
 }
 
 /* The hook's environment: PATH, the env table, then SINCH_*. */
@@ -163,34 +198,38 @@ exec_env(const struct sink_exec *e, const struct sink_job *job, size_t *nown)
 	for (i = 0; i < e->cfg->nenv; i++)
 		env[n++] = e->cfg->env[i];
 	/* Strings past fixed are ours to free. */
-	bad |= env_add(env, &n, "SINCH_ID", sink_job_id(job));
+	bad |= env_add_str(env, &n, "SINCH_ID", sink_job_id(job));
 	if (r != NULL) {
-		bad |= env_add(env, &n, "SINCH_KIND",
+		bad |= env_add_str(env, &n, "SINCH_KIND",
 		    report_kind_name(r->kind));
-		bad |= env_add(env, &n, "SINCH_TYPE", r->type);
+		bad |= env_add(env, &n, "SINCH_TYPE", r->type, r->type_len);
 		if (r->channel != REPORT_CHANNEL_NONE)
-			bad |= env_add(env, &n, "SINCH_CHANNEL",
+			bad |= env_add_str(env, &n, "SINCH_CHANNEL",
 			    report_channel_name(r->channel));
-		bad |= env_add(env, &n, "SINCH_BATCH_ID", r->batch_id);
+		bad |= env_add(env, &n, "SINCH_BATCH_ID", r->batch_id,
+		    r->batch_id_len);
 		bad |= env_add(env, &n, "SINCH_CLIENT_REFERENCE",
-		    r->client_reference);
+		    r->client_reference, r->client_reference_len);
 		if (r->kind == REPORT_RECIPIENT) {
 			snprintf(code, sizeof(code), "%d", (int)r->code);
 			bad |= env_add(env, &n, "SINCH_RECIPIENT",
-			    r->recipient);
-			bad |= env_add(env, &n, "SINCH_STATUS", r->status);
-			bad |= env_add(env, &n, "SINCH_CODE", code);
-			bad |= env_add(env, &n, "SINCH_AT", r->at);
+			    r->recipient, r->recipient_len);
+			bad |= env_add(env, &n, "SINCH_STATUS", r->status,
+			    r->status_len);
+			bad |= env_add_str(env, &n, "SINCH_CODE", code);
+			bad |= env_add(env, &n, "SINCH_AT", r->at, r->at_len);
 		}
 		if (r->kind == REPORT_RECIPIENT || r->kind == REPORT_DELIVERY)
-			bad |= env_add(env, &n, "SINCH_FINAL",
+			bad |= env_add_str(env, &n, "SINCH_FINAL",
 			    r->is_final ? "true" : "false");
 		if (r->kind == REPORT_INBOUND) {
 			bad |= env_add(env, &n, "SINCH_MESSAGE_ID",
-			    r->message_id);
-			bad |= env_add(env, &n, "SINCH_FROM", r->from);
-			bad |= env_add(env, &n, "SINCH_TO", r->to);
-			bad |= env_add(env, &n, "SINCH_AT", r->received_at);
+			    r->message_id, r->message_id_len);
+			bad |= env_add(env, &n, "SINCH_FROM", r->from,
+			    r->from_len);
+			bad |= env_add(env, &n, "SINCH_TO", r->to, r->to_len);
+			bad |= env_add(env, &n, "SINCH_AT", r->received_at,
+			    r->received_at_len);
 		}
 	}
 	*nown = fixed;

@@ -44,8 +44,10 @@ assert_record(const char *name, const char *id, const char *want)
 	ck_assert_msg(strcmp(out.data, want) == 0,
 	    "%s:\n got %s\nwant %s", name, out.data, want);
 
-	orig = json_loadb(body->data, body->len, 0, &jerr);
-	rec = json_loadb(out.data, out.len, JSON_REJECT_DUPLICATES, &jerr);
+	orig = json_loadb(body->data + r->text_start,
+	    body->len - r->text_start, JSON_ALLOW_NUL, &jerr);
+	rec = json_loadb(out.data, out.len, JSON_REJECT_DUPLICATES |
+	    JSON_ALLOW_NUL, &jerr);
 	ck_assert_msg(rec != NULL, "%s: record: %s", name, jerr.text);
 	ck_assert(json_equal(json_object_get(rec, "payload"), orig));
 	json_decref(rec);
@@ -179,6 +181,85 @@ START_TEST(test_record_inbound)
 }
 END_TEST
 
+START_TEST(test_record_nul)
+{
+	struct buf	*body, out;
+	struct report	*r;
+	json_t		*rec;
+	json_error_t	 jerr;
+	char		 err[256];
+
+	/*
+	 * \u0000 stays escaped in the payload, and the normalised fields
+	 * write their NULs escaped, with all that follows them.
+	 */
+	assert_record("valid-nul-escape.json", "n-1",
+	    "{\"received_at\":\"2026-11-27T14:00:00.123Z\",\"id\":\"n-1\","
+	    "\"kind\":\"inbound\",\"channel\":\"sms\",\"type\":\"mo_text\","
+	    "\"message_id\":\"01JDQ8F3Q4R5S6T7V8W9X0Y1Z2\","
+	    "\"from\":\"4670\\u00001234567\",\"to\":\"46700000000\","
+	    "\"at\":\"2026-11-27T14:00:00.012Z\","
+	    "\"client_reference\":\"\\u0000\","
+	    "\"payload\":{\"type\":\"mo_text\","
+	    "\"id\":\"01JDQ8F3Q4R5S6T7V8W9X0Y1Z2\","
+	    "\"from\":\"4670\\u00001234567\",\"to\":\"46700000000\","
+	    "\"body\":\"abc\\u0000def\\u0000\",\"client_reference\":"
+	    "\"\\u0000\",\"received_at\":\"2026-11-27T14:00:00.012Z\"}}\n");
+	assert_record("valid-nul-escape-recipient.json", "n-2",
+	    "{\"received_at\":\"2026-11-27T14:00:00.123Z\",\"id\":\"n-2\","
+	    "\"kind\":\"recipient_delivery_report\",\"channel\":\"sms\","
+	    "\"type\":\"recipient_delivery_report_sms\","
+	    "\"batch_id\":\"01JDQ7ZK\\u00003M8N4P6R2T5V9W1X0Y\","
+	    "\"recipient\":\"46701234567\\u0000\","
+	    "\"status\":\"Delivered\\u0000\",\"code\":0,\"final\":false,"
+	    "\"at\":\"2026-11-27T14:00:00.123Z\","
+	    "\"client_reference\":\"order\\u0000-7731\","
+	    "\"operator\":\"\\u000024001\","
+	    "\"payload\":{\"type\":\"recipient_delivery_report_sms\","
+	    "\"batch_id\":\"01JDQ7ZK\\u00003M8N4P6R2T5V9W1X0Y\","
+	    "\"recipient\":\"46701234567\\u0000\",\"code\":\"0\","
+	    "\"status\":\"Delivered\\u0000\","
+	    "\"at\":\"2026-11-27T14:00:00.123Z\","
+	    "\"client_reference\":\"order\\u0000-7731\","
+	    "\"operator\":\"\\u000024001\"}}\n");
+
+	/* Read back, a normalised field is the value the body held. */
+	body = fixture_read("payload/valid-nul-escape.json");
+	r = report_decode(body->data, body->len, err, sizeof(err));
+	ck_assert_msg(r != NULL, "%s", err);
+	buf_init(&out);
+	ck_assert_int_eq(record_encode(&out, r, "n-3", &when, body->data,
+	    body->len), 0);
+	rec = json_loadb(out.data, out.len, JSON_ALLOW_NUL, &jerr);
+	ck_assert_msg(rec != NULL, "%s", jerr.text);
+	ck_assert_uint_eq(json_string_length(json_object_get(rec, "from")),
+	    12);
+	ck_assert(memcmp(json_string_value(json_object_get(rec, "from")),
+	    "4670\0" "1234567", 12) == 0);
+	json_decref(rec);
+	buf_fini(&out);
+	report_free(r);
+	buf_free(body);
+}
+END_TEST
+
+START_TEST(test_record_bom)
+{
+	/* The payload starts at the brace, not at the byte order mark. */
+	assert_record("valid-bom-mo_text.json", "b-1",
+	    "{\"received_at\":\"2026-11-27T14:00:00.123Z\",\"id\":\"b-1\","
+	    "\"kind\":\"inbound\",\"channel\":\"sms\",\"type\":\"mo_text\","
+	    "\"message_id\":\"01JDQ8F3Q4R5S6T7V8W9X0Y1Z2\","
+	    "\"from\":\"46701234567\",\"to\":\"46700000000\","
+	    "\"at\":\"2026-11-27T14:00:00.012Z\","
+	    "\"payload\":{\"type\":\"mo_text\","
+	    "\"id\":\"01JDQ8F3Q4R5S6T7V8W9X0Y1Z2\","
+	    "\"from\":\"46701234567\",\"to\":\"46700000000\","
+	    "\"body\":\"\xef\xbb\xbf" "BOM inside is text\","
+	    "\"received_at\":\"2026-11-27T14:00:00.012Z\"}}\n");
+}
+END_TEST
+
 START_TEST(test_record_unknown)
 {
 	/* No channel and no normalised fields, only the payload. */
@@ -298,18 +379,28 @@ START_TEST(test_record_json_string)
 {
 	struct buf	 out;
 
+#define STR(s)	s, sizeof(s) - 1
 	buf_init(&out);
-	ck_assert_int_eq(record_json_string(&out, ""), 0);
-	ck_assert_int_eq(record_json_string(&out, "plain"), 0);
-	ck_assert_int_eq(record_json_string(&out, "q\"b\\s/"), 0);
+	ck_assert_int_eq(record_json_string(&out, STR("")), 0);
+	ck_assert_int_eq(record_json_string(&out, STR("plain")), 0);
+	ck_assert_int_eq(record_json_string(&out, STR("q\"b\\s/")), 0);
 	ck_assert_int_eq(record_json_string(&out,
-	    "\n\r\t\b\f\x01\x1f\x7f"), 0);
+	    STR("\n\r\t\b\f\x01\x1f\x7f")), 0);
 	/* UTF-8 is copied as it is. */
 	ck_assert_int_eq(record_json_string(&out,
-	    "\xc3\xa5\xe2\x82\xac\xf0\x9f\x98\x80"), 0);
+	    STR("\xc3\xa5\xe2\x82\xac\xf0\x9f\x98\x80")), 0);
 	ck_assert_str_eq(out.data, "\"\"\"plain\"\"q\\\"b\\\\s/\""
 	    "\"\\n\\r\\t\\b\\f\\u0001\\u001f\x7f\""
 	    "\"\xc3\xa5\xe2\x82\xac\xf0\x9f\x98\x80\"");
+	/* A NUL is a character like the others, wherever it is. */
+	buf_reset(&out);
+	ck_assert_int_eq(record_json_string(&out, STR("\0a\0\0b\0")), 0);
+	ck_assert_str_eq(out.data, "\"\\u0000a\\u0000\\u0000b\\u0000\"");
+	/* Only len bytes. */
+	buf_reset(&out);
+	ck_assert_int_eq(record_json_string(&out, "abc", 2), 0);
+	ck_assert_str_eq(out.data, "\"ab\"");
+#undef STR
 	buf_fini(&out);
 }
 END_TEST
@@ -396,6 +487,8 @@ suite_record(void)
 	tcase_add_test(tc, test_record_delivery);
 	tcase_add_test(tc, test_record_inbound);
 	tcase_add_test(tc, test_record_unknown);
+	tcase_add_test(tc, test_record_nul);
+	tcase_add_test(tc, test_record_bom);
 	tcase_add_test(tc, test_record_time);
 	tcase_add_test(tc, test_record_id_escaped);
 	tcase_add_test(tc, test_record_fields_escaped);

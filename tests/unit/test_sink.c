@@ -3,6 +3,7 @@
  * arrive whole and once, failures become SINK_RETRY, a reopen moves new
  * lines to a new file, and a drained sink answers at once, both with
  * group commit and with the direct write of a file without fsync.
+ * Filters and an exec hook's environment take values with NULs whole.
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "record.h"
 #include "sink.h"
 
 #define WAIT_S	10
@@ -452,6 +454,91 @@ START_TEST(test_sink_filters)
 }
 END_TEST
 
+START_TEST(test_sink_filters_nul)
+{
+	struct report	*rdr = decode("{\"type\":"
+	    "\"recipient_delivery_report_sms\",\"batch_id\":\"b\","
+	    "\"recipient\":\"r\",\"code\":0,\"status\":\"Delivered\\u0000\","
+	    "\"at\":\"t\"}");
+	struct report	*mo = decode("{\"type\":\"mo_text\\u0000x\"}");
+	char		*types[] = { "mo_text", NULL };
+	char		*statuses[] = { "Delivered", NULL };
+	struct sink_config c = { 0 };
+
+	/* A name matches only the whole value: a NUL does not end it. */
+	c.types = types;
+	c.ntypes = 1;
+	ck_assert(!sink_matches(&c, mo));
+	c.types = NULL;
+	c.ntypes = 0;
+	c.statuses = statuses;
+	c.nstatuses = 1;
+	ck_assert(!sink_matches(&c, rdr));
+	report_free(rdr);
+	report_free(mo);
+}
+END_TEST
+
+START_TEST(test_sink_exec_env_nul)
+{
+	static const char	 json[] = "{\"type\":\"mo_text\",\"id\":\"i\","
+	    "\"from\":\"46\\u00007\",\"to\":\"\\u0000\\u0000\","
+	    "\"received_at\":\"x\",\"body\":\"hi\\u0000!\"}";
+	const struct timespec	 at = { 1795788000, 0 };
+	struct config		*cfg = config_with(1);
+	struct sinks		*s;
+	struct report		*r;
+	struct buf		*line, *got, *copy;
+	char			*env_path = tmp_path("env"), *in_path;
+	char			*command[] = { "/bin/sh", "-c",
+	    "printf '%s|%s|%s' \"$SINCH_FROM\" \"$SINCH_TO\" \"$SINCH_TYPE\" "
+	    ">\"$1\" && cat >\"$2\"", "hook", env_path, NULL, NULL };
+	char			 err[256];
+
+	in_path = command[5] = tmp_path("stdin");
+	outcome_reset();
+	cfg->sinks[0].name = strdup("hook");
+	cfg->sinks[0].kind = SINK_KIND_EXEC;
+	cfg->sinks[0].required = true;
+	cfg->sinks[0].command = command;
+	cfg->sinks[0].ncommand = 6;
+	cfg->sinks[0].timeout_ms = WAIT_S * 1000;
+	cfg->sinks[0].max_concurrent = 1;
+	s = sinks_open(cfg, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	r = decode(json);
+	line = buf_new(0);
+	ck_assert_int_eq(record_encode(line, r, "e-1", &at, json,
+	    sizeof(json) - 1), 0);
+	copy = buf_new(0);
+	ck_assert_int_eq(buf_append(copy, line->data, line->len), 0);
+	ck_assert_int_eq(sinks_deliver(s, r, line, NULL, "e-1", on_done,
+	    NULL), 0);
+	wait_calls(1);
+	ck_assert_int_eq(outcome.last, SINK_OK);
+
+	/* Each NUL is the six characters \u0000; nothing is cut. */
+	got = fixture_read_path(env_path);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(got->data, "46\\u00007|\\u0000\\u0000|mo_text");
+	buf_free(got);
+	/* The record on stdin is the whole line, byte for byte. */
+	got = fixture_read_path(in_path);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_uint_eq(got->len, copy->len);
+	ck_assert(memcmp(got->data, copy->data, copy->len) == 0);
+	ck_assert_ptr_nonnull(strstr(got->data,
+	    "\"from\":\"46\\u00007\",\"to\":\"\\u0000\\u0000\""));
+	buf_free(got);
+	buf_free(copy);
+	sinks_free(s);
+	cfg->sinks[0].command = NULL;
+	config_release(cfg);
+	free(env_path);
+	free(in_path);
+}
+END_TEST
+
 START_TEST(test_sink_dedup_skips_what_was_taken)
 {
 	struct config	*cfg = config_with(2);
@@ -530,6 +617,8 @@ suite_sink(void)
 	tcase_add_loop_test(tc, test_sink_drained_answers_retry_at_once, 0, 2);
 	tcase_add_test(tc, test_sink_open_missing_directory_fails);
 	tcase_add_test(tc, test_sink_filters);
+	tcase_add_test(tc, test_sink_filters_nul);
+	tcase_add_test(tc, test_sink_exec_env_nul);
 	tcase_add_test(tc, test_sink_dedup_skips_what_was_taken);
 	tcase_add_test(tc, test_sink_dedup_all_taken_is_ok_without_delivery);
 	suite_add_tcase(s, tc);
