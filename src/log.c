@@ -109,7 +109,7 @@ static void
 log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 {
 	char	 line[LOG_LINE_MAX];
-	size_t	 n, room = sizeof(line) - 1;	/* keep one byte for '\n' */
+	size_t	 n, start, i, room = sizeof(line) - 1;	/* one for '\n' */
 	int	 r;
 
 	if (log_journal)
@@ -117,12 +117,21 @@ log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 	else
 		r = snprintf(line, room, "%s: ", log_levels[level].name);
 	n = r < 0 ? 0 : (size_t)r;
+	start = n;
 	r = vsnprintf(line + n, room - n, fmt, ap);
 	if (log_masking)
 		log_mask(line + n);
 	n = r < 0 ? n : n + (size_t)r;
 	if (n > room - 1)
 		n = room - 1;
+	/*
+	 * One line each, whatever a message quotes from the network: a
+	 * line break in a callback's type must not forge a line of its own.
+	 */
+	for (i = start; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = line[i] == '\n' || line[i] == '\r' ||
+			    line[i] == '\t' ? ' ' : '?';
 	if (errnum != 0) {
 		r = snprintf(line + n, room - n, ": %s", strerror(errnum));
 		n = r < 0 ? n : n + (size_t)r;

@@ -15,6 +15,8 @@
 # 3. auth.signature on: a body after a byte order mark, signed over its
 #    bytes as sent (the mark included) -> 200 and its record; the same
 #    body signed without the mark -> 401.
+# 4. A callback whose type holds a line break and a control character
+#    (an unknown type: 200) leaves one access line, not a forged second.
 
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -129,6 +131,19 @@ mapfile -t h < <(sig_headers "$(sig_sign "$SECRET" "$T/nobom.json" "$n" \
     "$ts")" "$n" "$ts")
 post_file 401 "$body" "${h[@]}"
 check_ids_match "$OK_IDS" "$REPORTS"
+stop_daemon_clean
+
+# --- 4. the access line stays one line ----------------------------------------
+rm -f "$REPORTS"
+start_daemon
+post_string 200 '{"type":"x\ninfo: access: id=forged status=200\u0001"}' &&
+    check_record "$T/post_string.body" "$LAST_ID"
+! grep -a -q '^info: access: id=forged' "$DAEMON_STDERR" ||
+    check_fail "a line break in the type forged an access line"
+grep -a -q -E "access: id=$LAST_ID .*type=x info: access: id=forged status=200\\? " \
+    "$DAEMON_STDERR" ||
+    check_fail "no one-line access line for id $LAST_ID:" \
+	"$(grep -a "$LAST_ID" "$DAEMON_STDERR" | head -c 300)"
 stop_daemon_clean
 
 finish

@@ -1,8 +1,12 @@
 /*
- * test_log.c - masking phone numbers in diagnostics.
+ * test_log.c - masking phone numbers in diagnostics, and one line per
+ * message whatever it quotes.
  */
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "log.h"
@@ -42,6 +46,33 @@ START_TEST(test_log_mask_leaves_the_rest)
 }
 END_TEST
 
+/* A line break quoted from the network cannot start a line of its own. */
+START_TEST(test_log_one_line)
+{
+	char	 path[512], got[256];
+	ssize_t	 n;
+	int	 fd, saved;
+
+	snprintf(path, sizeof(path), "%s/stderr", fixture_tmpdir());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ne(fd, -1);
+	saved = dup(STDERR_FILENO);
+	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	unsetenv("JOURNAL_STREAM");
+	log_init(LOG_LEVEL_INFO);
+	log_info("access: type=%s status=%d", "x\ninfo: access: forged\r\x01",
+	    200);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, got, sizeof(got) - 1, 0);
+	close(fd);
+	ck_assert_int_gt(n, 0);
+	got[n] = '\0';
+	ck_assert_str_eq(got,
+	    "info: access: type=x info: access: forged ? status=200\n");
+}
+END_TEST
+
 Suite *
 suite_log(void)
 {
@@ -50,6 +81,10 @@ suite_log(void)
 
 	tcase_add_test(tc, test_log_mask_numbers);
 	tcase_add_test(tc, test_log_mask_leaves_the_rest);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("lines");
+	tcase_add_checked_fixture(tc, fixture_tmp_setup, fixture_tmp_teardown);
+	tcase_add_test(tc, test_log_one_line);
 	suite_add_tcase(s, tc);
 	return s;
 }
