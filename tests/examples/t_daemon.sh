@@ -155,7 +155,9 @@ sqlite3 -init /dev/null "$DB" <"$T/holder.fifo" >/dev/null 2>&1 &
 HOLDER=$!
 STARTED_PIDS+=("$HOLDER")
 exec 3>"$T/holder.fifo"
-printf 'BEGIN IMMEDIATE;\nUPDATE recipient_status SET code = code;\n' >&3
+# The holder waits for the lock rather than fail at once: the first
+# probes below take it for a moment too.
+printf '.timeout 10000\nBEGIN IMMEDIATE;\nUPDATE recipient_status SET code = code;\n' >&3
 # shellcheck disable=SC2317  # called through wait_for
 locked()
 {
