@@ -145,7 +145,6 @@ struct request {
 	int			 status;
 	bool			 close;		/* ask the client to hang up */
 	bool			 counted;	/* in http.callbacks */
-	bool			 has_body;	/* one was announced */
 	const char		*challenge;	/* WWW-Authenticate, or NULL */
 	struct buf		*json;		/* a JSON answer, or NULL */
 	char			 id[40];
@@ -272,6 +271,26 @@ header(struct MHD_Connection *conn, const char *name)
 	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
 }
 
+/*
+ * Bytes of a refused body read and dropped at most, for a limit of max:
+ * by a discarded chunked body, and by a lingering close alike.
+ */
+static size_t
+discard_max(size_t max)
+{
+	return 4 * max > HTTP_DISCARD_MIN ? 4 * max : HTTP_DISCARD_MIN;
+}
+
+/* Whether the request announced a body: one may still be coming. */
+static bool
+announces_body(struct MHD_Connection *conn)
+{
+	const char	*cl = header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	return header(conn, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL ||
+	    (cl != NULL && strspn(cl, "0") != strlen(cl));
+}
+
 /* The connection's own state, or NULL when it could not be made. */
 static struct connection *
 connection_of(struct MHD_Connection *conn)
@@ -288,7 +307,6 @@ request_new(struct http *h, struct MHD_Connection *conn)
 	const union MHD_ConnectionInfo	*ci;
 	struct request			*req;
 	struct connection		*c;
-	const char			*cl;
 
 	if ((req = calloc(1, sizeof(*req))) == NULL)
 		return NULL;
@@ -323,9 +341,6 @@ request_new(struct http *h, struct MHD_Connection *conn)
 	if (req->areq.peer != NULL)
 		auth_client_address(req->auth, &req->areq, req->remote,
 		    sizeof(req->remote));
-	cl = header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	req->has_body = header(conn, MHD_HTTP_HEADER_TRANSFER_ENCODING) !=
-	    NULL || (cl != NULL && strspn(cl, "0") != strlen(cl));
 	if ((c = connection_of(conn)) != NULL && c->fresh) {
 		c->fresh = false;
 		atomic_fetch_sub(&h->fresh, 1);
@@ -699,7 +714,7 @@ http_handle(void *cls, struct MHD_Connection *conn, const char *url,
 		if (!request_check_headers(req, url, method))
 			return MHD_YES;
 		/* The client may still be sending: see http_connection(). */
-		if (req->has_body && (c = connection_of(conn)) != NULL)
+		if (announces_body(conn) && (c = connection_of(conn)) != NULL)
 			c->linger = true;
 		return request_answer(req);
 	}
@@ -729,7 +744,7 @@ http_handle(void *cls, struct MHD_Connection *conn, const char *url,
 			return request_answer(req);
 		req->bytes += n;
 		*upload_data_size = 0;
-		if (req->bytes / 4 > max && req->bytes > HTTP_DISCARD_MIN) {
+		if (req->bytes > discard_max(max)) {
 			log_warnx("http: %s: body still going after %zu bytes, "
 			    "closing", req->id, req->bytes);
 			return MHD_NO;
@@ -1045,7 +1060,7 @@ http_start(const struct config *cfg, struct sinks *sinks, struct auth *auth,
 	struct http		*h;
 	unsigned char		 rnd[6];
 	unsigned int		 flags;
-	size_t			 n = 0, drain;
+	size_t			 n = 0;
 	unsigned long long	 nofile;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
@@ -1086,11 +1101,9 @@ http_start(const struct config *cfg, struct sinks *sinks, struct auth *auth,
 		    "limits.max_connections = %d wants %d", nofile,
 		    cfg->max_connections, cfg->max_connections +
 		    LINGERING_MAX + 64);
-	/* A lingering client may send what a discarded body could. */
-	drain = 4 * cfg->max_body_bytes > HTTP_DISCARD_MIN ?
-	    4 * cfg->max_body_bytes : HTTP_DISCARD_MIN;
 	if ((h->limit = connlimit_new(cfg, err, errlen)) == NULL ||
-	    (h->linger = lingering_new(drain, err, errlen)) == NULL)
+	    (h->linger = lingering_new(discard_max(cfg->max_body_bytes), err,
+	    errlen)) == NULL)
 		goto fail;
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
