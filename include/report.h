@@ -130,6 +130,11 @@ void		 report_free(struct report *);
 
 const char	*report_kind_name(enum report_kind);
 const char	*report_channel_name(enum report_channel);
+/*
+ * Whether the len bytes at s, a report's string, are the C string name:
+ * "a\0b" is not "a".
+ */
+bool		 report_string_is(const char *s, size_t len, const char *name);
 /* Whether the len bytes at status are a final status; NULL is not. */
 bool		 report_status_is_final(const char *status, size_t len);
 

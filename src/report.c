@@ -64,13 +64,6 @@ static const char *const report_final[] = {
 	"Deleted", "Unknown"
 };
 
-/* Whether the len bytes at s are the C string name: "a\0b" is not "a". */
-static bool
-report_same(const char *s, size_t len, const char *name)
-{
-	return strlen(name) == len && memcmp(s, name, len) == 0;
-}
-
 /* A UTF-8 byte order mark, U+FEFF. */
 static const char report_bom[] = "\xef\xbb\xbf";
 
@@ -493,7 +486,8 @@ report_decode(const char *body, size_t len, char *err, size_t errlen)
 	r->kind = REPORT_UNKNOWN;
 	r->channel = REPORT_CHANNEL_NONE;
 	for (i = 0; i < sizeof(report_types) / sizeof(report_types[0]); i++)
-		if (report_same(r->type, r->type_len, report_types[i].name)) {
+		if (report_string_is(r->type, r->type_len,
+		    report_types[i].name)) {
 			r->kind = report_types[i].kind;
 			r->channel = report_types[i].channel;
 			flags = report_types[i].flags;
@@ -579,6 +573,12 @@ report_status_is_final(const char *status, size_t len)
 
 	for (i = 0; status != NULL && !is_final &&
 	    i < sizeof(report_final) / sizeof(report_final[0]); i++)
-		is_final = report_same(status, len, report_final[i]);
+		is_final = report_string_is(status, len, report_final[i]);
 	return is_final;
+}
+
+bool
+report_string_is(const char *s, size_t len, const char *name)
+{
+	return strlen(name) == len && memcmp(s, name, len) == 0;
 }

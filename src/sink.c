@@ -121,7 +121,7 @@ in_list(const char *s, size_t len, char *const *list)
 	if (s == NULL)
 		return false;
 	for (; *list != NULL; list++)
-		if (strlen(*list) == len && memcmp(s, *list, len) == 0)
+		if (report_string_is(s, len, *list))
 			return true;
 	return false;
 }
