@@ -133,6 +133,19 @@ struct config {
 	char			**tls_client_fingerprints;
 	size_t			 ntls_client_fingerprints;
 
+	/*
+	 * sns: a second route for callbacks that come through AWS SNS, on
+	 * when the group is there (sns.h).
+	 */
+	bool			 has_sns;
+	char			*sns_path;		/* "/sinch/sns" */
+	char			**sns_topics;		/* TopicArns, at least one */
+	size_t			 nsns_topics;
+	int			 sns_max_skew_s;	/* 3600, 1..604800 */
+	bool			 sns_auto_confirm;	/* true */
+	char			*sns_cert_dir;		/* NULL: fetch them */
+	int			 sns_deadline_s;	/* 12, 1..14 */
+
 	/* sinks: required, at least one, names unique */
 	struct sink_config	*sinks;
 	size_t			 nsinks;
