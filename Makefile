@@ -59,6 +59,8 @@ SEND_OBJS = $(SEND_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/auth.o $(BUILD)/buf.o \
 # The decoder micro-benchmark links every daemon module but main.o, so a
 # module that report.c or record.c starts to use is picked up by itself.
 DECODE_OBJS = $(BUILD)/bench/decode.o $(LIBOBJS)
+# Signs SNS envelopes for tests/e2e/t_sns.sh and the benchmark.
+SNS_SIGN = $(BUILD)/tests/sns-sign
 
 CONF	?= conf/sinch-webhookd.conf
 
@@ -101,6 +103,11 @@ $(BUILD)/tests/%.o: tests/unit/%.c | deps
 $(TBIN): $(LIBOBJS) $(TOBJS) | deps
 	$(CC) $(ALL_LDFLAGS) -o $@ $(LIBOBJS) $(TOBJS) $(PKG_LIBS) $(CHECK_LIBS)
 
+$(SNS_SIGN): tests/e2e/sns_sign.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	    $(shell pkg-config --libs gnutls)
+
 run: $(BIN)
 	@mkdir -p var
 	./$(BIN) -c $(CONF)
@@ -110,9 +117,10 @@ check: check-unit check-examples check-e2e
 check-unit: $(TBIN)
 	SINCH_WEBHOOKD_SRCDIR=$(CURDIR) ./$(TBIN)
 
-check-e2e: $(BIN) $(SEND)
+check-e2e: $(BIN) $(SEND) $(SNS_SIGN)
 	SINCH_WEBHOOKD_BIN=$(CURDIR)/$(BIN) \
-	    SINCH_WEBHOOKD_SEND=$(CURDIR)/$(SEND) tests/e2e/run.sh
+	    SINCH_WEBHOOKD_SEND=$(CURDIR)/$(SEND) \
+	    SINCH_WEBHOOKD_SNS_SIGN=$(CURDIR)/$(SNS_SIGN) tests/e2e/run.sh
 
 check-examples: $(BIN)
 	SINCH_WEBHOOKD_BIN=$(CURDIR)/$(BIN) tests/examples/run.sh
@@ -236,4 +244,4 @@ clean:
 	rm -rf build sinch-webhookd sinch-webhookd-send bench/decode
 
 -include $(OBJS:.o=.d) $(TOBJS:.o=.d) $(SEND_OBJS:.o=.d) \
-	 $(BUILD)/bench/decode.d
+	 $(BUILD)/bench/decode.d $(SNS_SIGN).d
