@@ -135,14 +135,14 @@ $(DECODE): $(DECODE_OBJS) | deps
 # Load tests against nginx, the daemon and adnanh/webhook on 127.0.0.1
 # (bench/README.md).  wrk, nginx and webhook are installed only when a
 # tool is missing; QUICK=1 makes one short run of each, a smoke check.
-bench: $(BIN) $(DECODE)
+bench: $(BIN) $(DECODE) $(SNS_SIGN)
 	@if ! command -v wrk >/dev/null 2>&1 || \
 	    ! command -v nginx >/dev/null 2>&1 || \
 	    ! command -v webhook >/dev/null 2>&1; then \
 		./scripts/install-deps.sh --bench; \
 	fi
 	BENCH_BIN=$(CURDIR)/$(BIN) BENCH_DECODE=$(CURDIR)/$(DECODE) \
-	    QUICK=$(QUICK) bench/run.sh
+	    BENCH_SNS_SIGN=$(CURDIR)/$(SNS_SIGN) QUICK=$(QUICK) bench/run.sh
 
 # libFuzzer over the decoder (with ASan and UBSan) and a differential
 # fuzz of the JSON scanner against jansson, FUZZ_SECONDS each, starting

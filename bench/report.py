@@ -23,8 +23,9 @@ LABELS = {
     "d": "(d) (c) + signature",
     "e": "(e) exec /bin/true x8",
     "f": "(f) webhook /bin/true",
+    "g": "(g) (b) via SNS envelope",
 }
-DAEMON = ("b", "c", "d", "e")
+DAEMON = ("b", "c", "d", "e", "g")
 MIB = 1024.0
 OTHER_WARN_PCT = 10
 
@@ -166,6 +167,19 @@ def print_table(rows, idle):
                 r["label"], r["connections"], ", ".join(
                     "%s x %d" % kv for kv in
                     sorted(r["daemon_non2xx"].items()))))
+    # What the SNS route adds to the direct one: unwrapping the envelope
+    # and checking its RSA signature.
+    for r in rows:
+        b = row(rows, "b", r["connections"])
+        if r["config"] != "g" or "rps" not in r or not b:
+            continue
+        print("  %s, %d connection%s: %.0f%% of (b)'s req/s, %+.1f us CPU "
+              "per request, p50 %+.3f ms" % (
+                  r["label"], r["connections"],
+                  "s" if r["connections"] > 1 else "",
+                  100 * r["rps"] / b["rps"] if b["rps"] else 0,
+                  r["cpu_us_per_req"] - b["cpu_us_per_req"],
+                  r["p50_ms"] - b["p50_ms"]))
     print("  req/s, p50, p99, CPU: medians of the runs; RSS: the largest "
           "VmHWM (all of a server's processes); non-2xx, sock err: sums")
     others = [(o, r) for r in rows for o in r.get("other_cpu_pct", [])]

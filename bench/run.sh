@@ -13,9 +13,11 @@
 # printing everything), 0 otherwise; a missed target is only reported.
 #
 # Environment: BENCH_BIN (the daemon, default ./sinch-webhookd),
-# BENCH_DECODE (default bench/decode), BENCH_SHARED (the shared folder with
-# vectors/sinch and bench/nginx-readbody.conf, default ../shared),
-# QUICK=1 (one 2 s run of each, for a smoke check).
+# BENCH_DECODE (default bench/decode), BENCH_SNS_SIGN (tests/e2e/sns_sign.c
+# built, for the SNS envelope of (g); default build/obj/tests/sns-sign),
+# BENCH_SHARED (the shared folder with vectors/sinch and
+# bench/nginx-readbody.conf, default ../shared), QUICK=1 (one 2 s run of
+# each, for a smoke check).
 
 set -euo pipefail
 
@@ -23,6 +25,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRCDIR=$(cd "$BENCH_DIR/.." && pwd)
 BIN=${BENCH_BIN:-$SRCDIR/sinch-webhookd}
 DECODE=${BENCH_DECODE:-$BENCH_DIR/decode}
+SNS_SIGN=${BENCH_SNS_SIGN:-$SRCDIR/build/obj/tests/sns-sign}
 SHARED=${BENCH_SHARED:-$SRCDIR/../shared}
 UTIL=$BENCH_DIR/util.py
 QUICK=${QUICK:-}
@@ -36,10 +39,13 @@ else
 	RUNS=3
 	DECODE_SECS=1
 fi
-CONFIGS=(a b c d e f)
+CONFIGS=(a b c d e f g)
 CONNS=(1 64)
 IDLE_CONNS=1000
 DLR_PATH=/dlr
+SNS_PATH=/sns
+SNS_HOST=sns.us-east-1.amazonaws.com
+SNS_ARN=arn:aws:sns:us-east-1:123456789012:bench
 START_TIMEOUT=15	# until a server accepts connections
 STOP_TIMEOUT=30		# SIGTERM until exit (the daemon drains first)
 SETTLE_TIMEOUT=10	# after wrk, until the daemon's counters stop moving
@@ -175,8 +181,66 @@ find_inputs()
 	NGINX_CONF=$SHARED/bench/nginx-readbody.conf
 	if [[ ! -f $NGINX_CONF ]]; then
 		say "$NGINX_CONF missing: skipping (a), no ratios to nginx"
-		CONFIGS=(b c d e f)
+		drop_config a
 	fi
+}
+
+drop_config()
+{
+	local c keep=()
+
+	for c in "${CONFIGS[@]}"; do
+		[[ $c == "$1" ]] || keep+=("$c")
+	done
+	CONFIGS=("${keep[@]}")
+}
+
+# The envelope of (g), made once: BODY as the Message of an SNS
+# Notification (SignatureVersion 2) signed by a key made here, whose
+# certificate the daemon reads from sns.cert_dir (nothing is fetched, and
+# after the first request it is cached).  Replayed like the signature of
+# (d): the Timestamp stays within max_skew_s for the whole benchmark, and
+# with dedup off every copy is delivered.
+make_sns_envelope()
+{
+	local d=$T/sns name=SimpleNotificationService-bench.pem
+
+	mkdir -p "$d/certs"
+	if [[ ! -x $SNS_SIGN ]]; then
+		say "$SNS_SIGN not built (make $SNS_SIGN): skipping (g)"
+		drop_config g
+		return 0
+	fi
+	if command -v certtool >/dev/null 2>&1; then
+		printf 'cn = "sns.amazonaws.com"\nsigning_key\nexpiration_days = 2\n' \
+		    >"$d/signer.tmpl"
+		certtool --generate-privkey --key-type=rsa --bits=2048 \
+		    --no-text --outfile "$d/signer.key" >/dev/null 2>&1 &&
+		    certtool --generate-self-signed --no-text \
+			--load-privkey "$d/signer.key" \
+			--template "$d/signer.tmpl" \
+			--outfile "$d/certs/$name" >/dev/null 2>&1
+	else
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+		    -subj /CN=sns.amazonaws.com -keyout "$d/signer.key" \
+		    -out "$d/certs/$name" >/dev/null 2>&1
+	fi
+	if [[ ! -s $d/certs/$name ]] || ! python3 \
+	    "$SRCDIR/tests/e2e/sns_envelope.py" make "$SNS_SIGN" \
+	    "$d/signer.key" Notification Message="@$BODY" \
+	    TopicArn="$SNS_ARN" SigningCertURL="https://$SNS_HOST/$name" \
+	    UnsubscribeURL="https://$SNS_HOST/?Action=Unsubscribe" \
+	    >"$d/envelope.json" 2>"$d/envelope.err"; then
+		say "unable to make the SNS envelope: skipping (g)" \
+		    "$(tail -n 2 "$d/envelope.err" 2>/dev/null | tr '\n' ' ')"
+		drop_config g
+		return 0
+	fi
+	SNS_ENVELOPE=$d/envelope.json
+	{
+		printf 'Content-Type: text/plain; charset=UTF-8\n'
+		printf 'x-amz-sns-message-type: Notification\n'
+	} >"$T/sns.headers"
 }
 
 # The signature headers of (d), computed once: the daemon does not refuse
@@ -205,12 +269,12 @@ make_signature()
 # daemon_conf CONFIG DIR: the daemon's configuration for (b)..(e).
 daemon_conf()
 {
-	local cfg=$1 dir=$2 sinks auth=""
+	local cfg=$1 dir=$2 sinks auth="" sns=""
 
 	case $cfg in
-	b | c | d)
+	b | c | d | g)
 		local fsync=true
-		[[ $cfg == b ]] && fsync=false
+		[[ $cfg == b || $cfg == g ]] && fsync=false
 		sinks="{ name = \"log\"; kind = \"file\";
     path = \"$dir/reports.jsonl\"; fsync = $fsync; required = true; }"
 		;;
@@ -222,6 +286,9 @@ daemon_conf()
 	[[ $cfg == d ]] &&
 	    auth="auth = { signature = { secret_files = [ \"$T/secret\" ];
     max_skew_s = 86400; }; };"
+	[[ $cfg == g ]] &&
+	    sns="sns = { path = \"$SNS_PATH\"; topics = [ \"$SNS_ARN\" ];
+    cert_dir = \"$T/sns/certs\"; max_skew_s = 86400; };"
 	cat <<EOF
 # (dedup off: wrk posts the same bytes every time, and a retry of a
 # callback that every sink already took is answered without writing.
@@ -232,6 +299,7 @@ limits = { max_connections = 4096; max_connections_per_address = 0;
 dedup = { entries = 0; };
 log = { level = "warn"; };
 $auth
+$sns
 sinks = (
   $sinks
 );
@@ -262,12 +330,15 @@ start_daemon()
 	fi
 	SERVER_PIDS=("$SERVER_PID")
 	URL=http://127.0.0.1:$PORT$DLR_PATH
+	[[ $cfg == g ]] && URL=http://127.0.0.1:$PORT$SNS_PATH
+	return 0
 }
 
 start_b() { start_daemon b "$@"; }
 start_c() { start_daemon c "$@"; }
 start_d() { start_daemon d "$@"; }
 start_e() { start_daemon e "$@"; }
+start_g() { start_daemon g "$@"; }
 
 port_open()
 {
@@ -385,7 +456,7 @@ EOF
 
 is_daemon()
 {
-	[[ $1 == [bcde] ]]
+	[[ $1 == [bcdeg] ]]
 }
 
 # Sets M_2XX, M_OTHER, M_DELIV and M_CODES from the daemon's /metrics.
@@ -408,7 +479,8 @@ metrics_settled()
 	[[ $prev == "$M_2XX $M_OTHER $M_DELIV" ]]
 }
 
-# run_wrk CONNS URL HEADERS-FILE OUT: one bounded wrk run; sets WRK_LINE,
+# run_wrk CONNS URL HEADERS-FILE OUT [BODY-FILE]: one bounded wrk run
+# (posting BODY by default); sets WRK_LINE,
 # and over the run: IDLE_TICKS (of all CPUs), WRK_MS (wrk's own CPU time)
 # and WALL_MS.  The busy time of all CPUs that is left after the server's
 # and wrk's CPU time is other work, which skews the figures.
@@ -423,7 +495,7 @@ run_wrk()
 	c0=$CHILD_MS
 	cpu_idle
 	b0=$IDLE
-	BENCH_BODY=$BODY BENCH_HEADERS=$3 \
+	BENCH_BODY=${5:-$BODY} BENCH_HEADERS=$3 \
 	    timeout -k 5 $((DURATION + 30)) wrk -t"$threads" -c"$conns" \
 	    -d"${DURATION}s" --timeout 5s -s "$BENCH_DIR/post.lua" "$2" \
 	    >"$4" 2>&1 &
@@ -457,7 +529,7 @@ check_run()
 	range="$w2xx..$((w2xx + conns))"
 	CHECK=ok
 	case $cfg in
-	b | c | d)
+	b | c | d | g)
 		lines=0
 		[[ -f $RUN_DIR/reports.jsonl ]] &&
 		    lines=$(wc -l <"$RUN_DIR/reports.jsonl")
@@ -537,18 +609,23 @@ EOF
 one_run()
 {
 	local cfg=$1 conns=$2 n=$3 what t0 t1 c0 c1 rss hwm headers=""
-	local out
+	local out body=$BODY
 
 	what="($cfg) c=$conns run $n/$RUNS"
 	RUN_DIR=$T/$cfg-c$conns-r$n
 	mkdir -p "$RUN_DIR"
 	[[ $cfg == d ]] && headers=$T/sig.headers
+	if [[ $cfg == g ]]; then
+		headers=$T/sns.headers
+		body=$SNS_ENVELOPE
+	fi
 	if ! "start_$cfg" "$RUN_DIR"; then
 		fail_run "$cfg" "$conns" "$n" "$what: the server did not start"
 		return 0
 	fi
 	read -r t0 c0 < <(python3 "$UTIL" ticks "${SERVER_PIDS[@]}")
-	if ! run_wrk "$conns" "$URL" "$headers" "$RUN_DIR/wrk.out"; then
+	if ! run_wrk "$conns" "$URL" "$headers" "$RUN_DIR/wrk.out" "$body"
+	then
 		stop_pid "$SERVER_PID"
 		fail_run "$cfg" "$conns" "$n" "$what: wrk failed"
 		return 0
@@ -706,6 +783,7 @@ main()
 		"work on this machine will show in the figures"
 	find_inputs
 	make_signature
+	make_sns_envelope
 	say "$(nproc) CPUs; ${#CONFIGS[@]} configurations x ${CONNS[*]}" \
 	    "connections x $RUNS run(s) of ${DURATION}s; body" \
 	    "$VECTORS/$(basename "$BODY"); files in $T"
