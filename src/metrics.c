@@ -33,10 +33,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "sink.h"
+#include "version.h"
 
-#ifndef VERSION
-#define VERSION		"0.1.0"
-#endif
 
 #define nitems(a)		(sizeof(a) / sizeof((a)[0]))
 
