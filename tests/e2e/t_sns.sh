@@ -37,6 +37,7 @@
 #      with Type, a body that is not a JSON object, a signed field missing
 #      or not a string, SignatureVersion 3, a bad Timestamp, an unknown
 #      Type, an inner message that is not a callback (an error line);
+#    - the hook exiting 65 -> 422, exiting 75 -> 503 (SNS retries);
 #    - 503: a certificate URL the server does not have, or that holds no
 #      certificate; 413 for a body over max_body_bytes;
 #    - the direct route still answers 415 to text/plain;
@@ -267,8 +268,12 @@ check_sns_counts()
 	for k in "${!SNS_N[@]}"; do
 		[[ ${k#*|} == 413 ]] && continue
 		expect_metric sns_messages_total \
-		    "type=\"${k%|*}\",status=\"${k#*|}\"" eq "${SNS_N[$k]}"
+		    "type=\"${k%|*}\",status=\"${k#*|}\"" eq "${SNS_N[$k]}" ||
+		    note "  (under another label name:" \
+			"$(grep -a "^sinch_webhookd_sns_messages_total{.*type=\"${k%|*}\".*\"${k#*|}\"" \
+			"$T/metrics.txt" | tr '\n' ' '))"
 	done
+	return 0
 }
 
 # new_env: a fresh file name for an envelope.
@@ -364,7 +369,9 @@ expect_metric()
 	if ((!ok)); then
 		check_fail "/metrics: sinch_webhookd_$1{$2} is ${v:-absent}," \
 		    "expected $3 $4"
+		return 1
 	fi
+	return 0
 }
 
 scrape()
@@ -678,6 +685,18 @@ wait_for 5 _errors_grew ||
 note "error line: $(grep -a '^error: ' "$DAEMON_STDERR" | tail -n 1)"
 grep -a '^error: ' "$DAEMON_STDERR" | tail -n 1 | grep -q -F "$MID" ||
     note "(the error line does not name the MessageId $MID)"
+
+# --- what the hook says ---
+hook_body "$T/x65.json" "exit:65 refused by the hook"
+E=$(new_env)
+notification "$E" "$T/x65.json"
+sns_post 422 "$E" Notification &&
+    sns_access "$LAST_ID" 422 Notification recipient_delivery_report_sms
+hook_body "$T/x75.json" "exit:75 later"
+E=$(new_env)
+notification "$E" "$T/x75.json"
+sns_post 503 "$E" Notification &&
+    expect_header Retry-After '^([0-9]+|[A-Z][a-z]{2}, .+ GMT)$' "exit 75"
 
 # --- 503: no certificate to be had ---
 E=$(new_env)
