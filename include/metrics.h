@@ -42,6 +42,14 @@ void	metrics_connections(int delta);
 /* A new connection was refused: the table was full, or its address's share. */
 void	metrics_connection_refused(bool table_full);
 
+/*
+ * The SNS route: one answer, by message type (enum sns_type) and status;
+ * a signing certificate fetched or read; a subscription confirmed.
+ */
+void	metrics_sns_message(int type, int status);
+void	metrics_sns_fetch(bool ok);
+void	metrics_sns_confirm(bool ok);
+
 /* Appends the Prometheus text exposition (format 0.0.4) to out. */
 int	metrics_render(struct buf *out);
 

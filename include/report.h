@@ -115,6 +115,13 @@ struct report {
 	const char		*message;	/* mo_media body.message */
 	size_t			 message_len;
 	size_t			 nmedia;	/* mo_media body.media[] */
+
+	/*
+	 * Set by the caller for a callback that came through AWS SNS (owned,
+	 * freed by report_free), NULL otherwise.
+	 */
+	char			*sns_message_id;
+	char			*sns_topic_arn;
 };
 
 /*

@@ -226,6 +226,8 @@ static int	check_client_id(const char *, char *, size_t);
 static int	check_cidr(const char *, char *, size_t);
 static int	check_readable(const char *, char *, size_t);
 static int	check_fingerprint(const char *, char *, size_t);
+static int	check_directory(const char *, char *, size_t);
+static int	check_topic_arn(const char *, char *, size_t);
 static int	parse_sinks(struct config_ctx *, const config_setting_t *,
 		    const char *, void *);
 static int	parse_oauth2_clients(struct config_ctx *,
@@ -285,6 +287,11 @@ static const struct config_int config_ints[] = {
 	    60,		86400,		3600 },
 	{ "metrics.port",		CFG_INT(metrics_port),
 	    0,		65535,		9102 },
+	{ "sns.max_skew_s",		CFG_INT(sns_max_skew_s),
+	    1,		604800,		3600 },
+	/* SNS gives up on an answer after 15 s. */
+	{ "sns.deadline_s",		CFG_INT(sns_deadline_s),
+	    1,		14,		12 },
 };
 
 static const struct config_str config_strs[] = {
@@ -316,11 +323,16 @@ static const struct config_str config_strs[] = {
 	    NULL,		false,	false,	check_readable },
 	{ "metrics.address",	CFG_OFF(metrics_address),
 	    "127.0.0.1",	false,	false,	check_address },
+	{ "sns.path",		CFG_OFF(sns_path),
+	    "/sinch/sns",	false,	false,	check_url_path },
+	{ "sns.cert_dir",	CFG_OFF(sns_cert_dir),
+	    NULL,		false,	false,	check_directory },
 };
 
 static const struct config_bool config_bools[] = {
 	/* key			field				default */
 	{ "log.mask_numbers",	CFG_OFF(log_mask_numbers),	false },
+	{ "sns.auto_confirm",	CFG_OFF(sns_auto_confirm),	true },
 };
 
 static const struct config_enum config_enums[] = {
@@ -365,6 +377,9 @@ static const struct config_strv config_strvs[] = {
 	    CFG_STRV(tls_client_fingerprints, ntls_client_fingerprints),
 	    false,	false,	false,	false,	false,
 	    "at least one fingerprint",	check_fingerprint, NULL },
+	{ "sns.topics",		CFG_STRV(sns_topics, nsns_topics),
+	    false,	true,	true,	false,	false,
+	    "at least one topic",	check_topic_arn, NULL },
 };
 
 static const struct config_time config_times[] = {
@@ -378,6 +393,7 @@ static const struct config_group config_groups[] = {
 	{ "auth.basic",		CFG_OFF(has_basic) },
 	{ "auth.oauth2",	CFG_OFF(has_oauth2) },
 	{ "metrics",		CFG_OFF(has_metrics_listener) },
+	{ "sns",		CFG_OFF(has_sns) },
 };
 
 static const struct config_schema config_schema = {
@@ -845,6 +861,63 @@ bad:
 	snprintf(why, len, "%s is not an address or CIDR",
 	    quote(q, s, strlen(s), '"'));
 	return -1;
+}
+
+/* A directory the daemon reads files from, such as sns.cert_dir. */
+static int
+check_directory(const char *s, char *why, size_t len)
+{
+	struct stat	 st;
+	char		 q[CONFIG_QUOTE_MAX];
+	int		 e = 0;
+
+	if (s[0] == '\0') {
+		snprintf(why, len, "must not be empty");
+		return -1;
+	}
+	if (stat(s, &st) == -1)
+		e = errno;
+	else if (!S_ISDIR(st.st_mode))
+		e = ENOTDIR;
+	else if (access(s, R_OK | X_OK) == -1)
+		e = errno;
+	if (e == 0)
+		return 0;
+	snprintf(why, len, "unable to read the directory %s: %s",
+	    quote(q, s, strlen(s), '"'), strerror(e));
+	return -1;
+}
+
+/*
+ * An SNS topic's ARN, "arn:aws:sns:region:account:name" (aws-cn and
+ * aws-us-gov partitions too), compared byte for byte with TopicArn.
+ */
+static bool
+arn_char(unsigned char c)
+{
+	return isalnum(c) || c == ':' || c == '-' || c == '_' || c == '.';
+}
+
+static int
+check_topic_arn(const char *s, char *why, size_t len)
+{
+	static const char *const prefixes[] = {
+		"arn:aws:sns:", "arn:aws-cn:sns:", "arn:aws-us-gov:sns:"
+	};
+	char	 q[CONFIG_QUOTE_MAX];
+	size_t	 i;
+
+	for (i = 0; i < nitems(prefixes); i++)
+		if (strncmp(s, prefixes[i], strlen(prefixes[i])) == 0)
+			break;
+	if (i == nitems(prefixes)) {
+		snprintf(why, len, "%s is not an SNS topic ARN (want "
+		    "\"arn:aws:sns:region:account:topic\")",
+		    quote(q, s, strlen(s), '"'));
+		return -1;
+	}
+	return check_chars(s, CONFIG_URL_PATH_MAX, arn_char,
+	    "want A-Z a-z 0-9 : - _ .", why, len);
 }
 
 /*
@@ -1789,6 +1862,27 @@ check_auth(struct config_ctx *ctx, const config_setting_t *root,
 	return 0;
 }
 
+/* The SNS route is a path of the same listener. */
+static int
+check_sns(struct config_ctx *ctx, const config_setting_t *root,
+    const struct config *cfg)
+{
+	char	 q[CONFIG_QUOTE_MAX];
+
+	if (!cfg->has_sns)
+		return 0;
+	if (strcmp(cfg->sns_path, cfg->callback_path) == 0 ||
+	    (cfg->has_oauth2 && strcmp(cfg->sns_path,
+	    cfg->oauth2_path) == 0)) {
+		fail(ctx, place(root, "sns.path"), "sns.path",
+		    "%s must differ from listen.path%s", quote(q,
+		    cfg->sns_path, strlen(cfg->sns_path), '"'),
+		    cfg->has_oauth2 ? " and auth.oauth2.path" : "");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * What one tls key says about another; then the pinned fingerprints are
  * written alike ("sha256:" and lower-case hex) and told apart.
@@ -2077,7 +2171,8 @@ config_load(const char *path, char *err, size_t errlen)
 	    check_required(&ctx, &sp, config_root_setting(&cf)) == -1 ||
 	    check_auth(&ctx, config_root_setting(&cf), cfg) == -1 ||
 	    check_tls(&ctx, config_root_setting(&cf), cfg) == -1 ||
-	    check_metrics(&ctx, config_root_setting(&cf), cfg) == -1)
+	    check_metrics(&ctx, config_root_setting(&cf), cfg) == -1 ||
+	    check_sns(&ctx, config_root_setting(&cf), cfg) == -1)
 		goto done;
 	ok = 1;
 done:

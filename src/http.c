@@ -47,6 +47,7 @@
 #include "metrics.h"
 #include "record.h"
 #include "report.h"
+#include "sns.h"
 
 #define HTTP_BACKLOG		1024
 /*
@@ -96,6 +97,14 @@ struct http {
 	atomic_uint		 callbacks;	/* callbacks with the sinks */
 	atomic_uint		 fresh;		/* connections yet to ask */
 	atomic_ullong		 next_id;
+	/* The SNS route, and its requests that must be answered in time. */
+	struct sns		*sns;
+	pthread_mutex_t		 dl_lock;
+	pthread_cond_t		 dl_cond;
+	struct request		*dl_head;	/* under dl_lock */
+	bool			 dl_stop;	/* under dl_lock */
+	pthread_t		 dl_thread;
+	bool			 dl_started;
 };
 
 /* A connection's own state. */
@@ -129,6 +138,13 @@ enum request_park {
 	PARK_PARKED		/* suspended: the answer resumes it */
 };
 
+/*
+ * A request is freed when its last reference goes: the library's, taken
+ * at its start and dropped when it completes, and one for each party
+ * working on it in another thread (the sinks, the SNS fetch thread, the
+ * SNS deadline), which may end after it was answered.  Of those parties,
+ * the first to finish (decided) sets the answer; the others only let go.
+ */
 struct request {
 	struct http		*http;
 	struct MHD_Connection	*conn;
@@ -136,7 +152,19 @@ struct request {
 	struct auth_request	 areq;
 	enum request_state	 state;
 	atomic_int		 park;		/* enum request_park */
+	atomic_int		 refs;
+	atomic_bool		 decided;	/* the answer is chosen */
+	pthread_mutex_t		 type_lock;	/* type, once work is shared */
 	bool			 is_token;	/* the OAuth 2.0 endpoint */
+	/* The SNS route: the header's type, or -1, and the envelope. */
+	bool			 is_sns;
+	int			 sns_type;
+	bool			 has_envelope;
+	struct sns_envelope	 envelope;
+	/* On http.dl_head, under dl_lock, until answered in time. */
+	struct request		*dl_next;
+	bool			 dl_armed;
+	struct timespec		 dl_at;		/* CLOCK_MONOTONIC */
 	size_t			 max_body;
 	struct timespec		 received_at;	/* CLOCK_REALTIME */
 	struct timespec		 start;		/* CLOCK_MONOTONIC */
@@ -191,18 +219,22 @@ http_content_type_is_json(const char *ct)
 static void
 request_set(struct request *req, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static bool
+request_complete(struct request *req, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
-request_set(struct request *req, int status, const char *fmt, ...)
+request_vset(struct request *req, int status, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void
+request_vset(struct request *req, int status, const char *fmt, va_list ap)
 {
-	va_list	ap;
 	int	n;
 
 	req->status = status;
 	req->state = REQ_ANSWER;
-	va_start(ap, fmt);
 	n = vsnprintf(req->reason, sizeof(req->reason) - 1, fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		n = 0;
 	if ((size_t)n > sizeof(req->reason) - 2)
@@ -213,6 +245,16 @@ request_set(struct request *req, int status, const char *fmt, ...)
 			req->reason[i] = ' ';
 	req->reason[n] = '\n';
 	req->reason[n + 1] = '\0';
+}
+
+static void
+request_set(struct request *req, int status, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	request_vset(req, status, fmt, ap);
+	va_end(ap);
 }
 
 static enum MHD_Result
@@ -313,6 +355,10 @@ request_new(struct http *h, struct MHD_Connection *conn)
 	req->http = h;
 	req->conn = conn;
 	req->state = REQ_BODY;
+	atomic_init(&req->refs, 1);		/* the library's */
+	atomic_init(&req->decided, false);
+	pthread_mutex_init(&req->type_lock, NULL);
+	req->sns_type = -1;
 	req->max_body = h->cfg->max_body_bytes;
 	pthread_mutex_lock(&h->auth_lock);
 	req->auth = auth_ref(h->auth);
@@ -363,7 +409,136 @@ request_free(struct request *req)
 		explicit_bzero(req->body.data, req->body.cap);
 	buf_fini(&req->body);
 	buf_free(req->json);
+	if (req->has_envelope)
+		sns_envelope_fini(&req->envelope);
+	pthread_mutex_destroy(&req->type_lock);
 	free(req);
+}
+
+/* One more party works on req in another thread. */
+static void
+request_hold(struct request *req)
+{
+	atomic_fetch_add(&req->refs, 1);
+}
+
+static void
+request_release(struct request *req)
+{
+	if (atomic_fetch_sub(&req->refs, 1) == 1)
+		request_free(req);
+}
+
+/*
+ * Arms req's SNS deadline: unless answered before, it is answered 503
+ * then.  The list holds a reference.
+ */
+static void
+deadline_arm(struct request *req)
+{
+	struct http	*h = req->http;
+
+	req->dl_at = req->start;
+	req->dl_at.tv_sec += h->cfg->sns_deadline_s;
+	request_hold(req);
+	pthread_mutex_lock(&h->dl_lock);
+	req->dl_next = h->dl_head;
+	h->dl_head = req;
+	req->dl_armed = true;
+	pthread_cond_signal(&h->dl_cond);
+	pthread_mutex_unlock(&h->dl_lock);
+}
+
+/* Takes req off the list, unless the deadline took it already. */
+static void
+deadline_disarm(struct request *req)
+{
+	struct http	 *h = req->http;
+	struct request	**pp;
+	bool		  found = false;
+
+	pthread_mutex_lock(&h->dl_lock);
+	if (req->dl_armed) {
+		for (pp = &h->dl_head; *pp != NULL; pp = &(*pp)->dl_next)
+			if (*pp == req) {
+				*pp = req->dl_next;
+				found = true;
+				break;
+			}
+		req->dl_armed = false;
+	}
+	pthread_mutex_unlock(&h->dl_lock);
+	if (found)
+		request_release(req);
+}
+
+/*
+ * Wakes the handler of a parked request: at once if it is suspended,
+ * otherwise by telling it, as it parks, that the answer is there.
+ */
+static void
+request_wake(struct request *req)
+{
+	int	park, next;
+
+	park = atomic_load(&req->park);
+	for (;;) {
+		if (park == PARK_DELIVERING)
+			next = PARK_SYNC_DONE;
+		else if (park == PARK_SUSPENDING)
+			next = PARK_LATE_DONE;
+		else {
+			MHD_resume_connection(req->conn);
+			return;
+		}
+		if (atomic_compare_exchange_weak(&req->park, &park, next))
+			return;
+	}
+}
+
+/*
+ * Parks the handler of a request handed to other threads.  Returns true
+ * when its answer is there already, false when it is suspended until
+ * request_wake().
+ */
+static bool
+request_park(struct request *req)
+{
+	int	park = PARK_DELIVERING;
+
+	if (!atomic_compare_exchange_strong(&req->park, &park,
+	    PARK_SUSPENDING))
+		return true;		/* PARK_SYNC_DONE */
+	MHD_suspend_connection(req->conn);
+	park = PARK_SUSPENDING;
+	if (!atomic_compare_exchange_strong(&req->park, &park, PARK_PARKED))
+		MHD_resume_connection(req->conn);	/* PARK_LATE_DONE */
+	return false;
+}
+
+/*
+ * A party working on req in another thread is done: the first one sets
+ * the answer and wakes the handler; each lets go of its reference, after
+ * which req may be gone.  Returns whether this one set the answer.
+ */
+static bool
+request_complete(struct request *req, int status, const char *fmt, ...)
+{
+	va_list	ap;
+	bool	won;
+
+	won = !atomic_exchange(&req->decided, true);
+	if (won) {
+		if (req->is_sns)
+			deadline_disarm(req);
+		va_start(ap, fmt);
+		request_vset(req, status, fmt, ap);
+		va_end(ap);
+		/* After this the request may be answered at any time. */
+		request_wake(req);
+	}
+	request_release(req);
+	return won;
 }
 
 /*
@@ -433,11 +608,17 @@ request_check_headers(struct request *req, const char *url,
 	struct http		*h = req->http;
 	struct auth_failure	 af = { NULL, NULL };
 	enum auth_verdict	 v;
-	const char		*ct;
+	const char		*ct, *t = NULL;
 
 	req->is_token = auth_has_oauth2(req->auth) &&
 	    strcmp(url, h->cfg->oauth2_path) == 0;
-	if (!req->is_token && strcmp(url, h->cfg->callback_path) != 0) {
+	req->is_sns = h->sns != NULL && strcmp(url, h->cfg->sns_path) == 0;
+	if (req->is_sns) {
+		t = header(req->conn, SNS_TYPE_HEADER);
+		req->sns_type = t != NULL ? sns_type_parse(t) : -1;
+	}
+	if (!req->is_token && !req->is_sns &&
+	    strcmp(url, h->cfg->callback_path) != 0) {
 		request_set(req, MHD_HTTP_NOT_FOUND, "not found");
 		return true;
 	}
@@ -452,13 +633,26 @@ request_check_headers(struct request *req, const char *url,
 		    "shutting down, retry later");
 		return true;
 	}
-	/* The token endpoint is where credentials are got, not shown. */
-	v = req->is_token ? auth_check_source(req->auth, &req->areq, &af) :
-	    auth_check_headers(req->auth, &req->areq, &af);
+	/*
+	 * The token endpoint is where credentials are got, not shown; SNS
+	 * carries none of Sinch's, and its envelope is signed instead.
+	 */
+	v = req->is_token || req->is_sns ? auth_check_source(req->auth,
+	    &req->areq, &af) : auth_check_headers(req->auth, &req->areq, &af);
 	if (v != AUTH_OK) {
 		req->close = true;
 		request_refuse(req, v, &af);
 		return true;
+	}
+	/* SNS sends text/plain, and names the envelope's type. */
+	if (req->is_sns) {
+		if (req->sns_type == -1) {
+			request_set(req, MHD_HTTP_BAD_REQUEST, "not an SNS "
+			    "message: %s header %s", SNS_TYPE_HEADER,
+			    t == NULL ? "missing" : "names no SNS type");
+			return true;
+		}
+		return request_check_length(req);
 	}
 	if (req->is_token) {
 		req->max_body = HTTP_TOKEN_BODY_MAX;
@@ -493,35 +687,194 @@ request_token(struct request *req)
 	snprintf(req->type, sizeof(req->type), "oauth2-token");
 }
 
-/* Runs in a sink's thread (or the caller's): the last required answer. */
+/*
+ * Runs in a sink's thread (or the caller's): the last required answer.
+ * SNS retries nothing below 500, so a busy sink is a 503 there.
+ */
 static void
 request_done(void *arg, enum sink_verdict v, const char *failed)
 {
 	struct request	*req = arg;
-	int		 park, next;
+	int		 status = http_status_for_verdict(v);
 
+	if (req->is_sns && status == MHD_HTTP_TOO_MANY_REQUESTS)
+		status = MHD_HTTP_SERVICE_UNAVAILABLE;
 	if (v == SINK_OK)
-		request_set(req, MHD_HTTP_OK, "ok");
+		request_complete(req, MHD_HTTP_OK, "ok");
 	else
-		request_set(req, http_status_for_verdict(v),
-		    "sink %s: %s", failed != NULL ? failed : "?",
+		request_complete(req, status, "sink %s: %s",
+		    failed != NULL ? failed : "?",
 		    v == SINK_REJECT ? "cannot take this report" :
 		    v == SINK_BUSY ? "busy, retry later" :
 		    "unable to take the report, retry later");
-	/* After this the request may be answered and freed at any time. */
-	park = atomic_load(&req->park);
-	for (;;) {
-		if (park == PARK_DELIVERING)
-			next = PARK_SYNC_DONE;
-		else if (park == PARK_SUSPENDING)
-			next = PARK_LATE_DONE;
-		else {
-			MHD_resume_connection(req->conn);
-			return;
-		}
-		if (atomic_compare_exchange_weak(&req->park, &park, next))
-			return;
+}
+
+/* An SNS envelope refused after its checks: 403, counted and logged. */
+static void
+sns_refuse(struct request *req, const char *reason)
+{
+	const struct sns_envelope	*e = &req->envelope;
+
+	metrics_auth_failure(reason, false);
+	log_warnx("auth: id=%s remote=%s: %s (topic %s, certificate %s)",
+	    req->id, req->remote, reason, e->topic_arn, e->signing_cert_url);
+	request_complete(req, MHD_HTTP_FORBIDDEN, "%s", reason);
+}
+
+/* In the fetch thread: a subscription confirmed, or not. */
+static void
+sns_confirmed(void *arg, enum sns_verdict v, const char *reason)
+{
+	struct request	*req = arg;
+
+	if (v == SNS_OK)
+		request_complete(req, MHD_HTTP_OK, "subscription confirmed");
+	else
+		request_complete(req, MHD_HTTP_SERVICE_UNAVAILABLE, "%s",
+		    reason);
+}
+
+/*
+ * A verified Notification: its Message is the callback, decoded, recorded
+ * and delivered as on the direct route, deduplicated by its own bytes.
+ */
+static void
+sns_deliver(struct request *req)
+{
+	struct http			*h = req->http;
+	const struct sns_envelope	*e = &req->envelope;
+	struct report			*report;
+	struct buf			*line = NULL;
+	uint8_t				 digest[DEDUP_DIGEST_LEN];
+	const uint8_t			*dp = NULL;
+	char				 err[HTTP_REASON_MAX - 32];
+
+	report = report_decode(e->message, e->message_len, err, sizeof(err));
+	if (report == NULL) {
+		log_error("sns: id=%s: message %s from %s is not a Sinch "
+		    "callback, and is lost: %s", req->id, e->message_id,
+		    e->topic_arn, err);
+		request_complete(req, MHD_HTTP_BAD_REQUEST, "SNS message: %s",
+		    err);
+		return;
 	}
+	pthread_mutex_lock(&req->type_lock);
+	snprintf(req->type, sizeof(req->type), "%s", report->type);
+	pthread_mutex_unlock(&req->type_lock);
+	metrics_report(report->type, report->kind == REPORT_RECIPIENT ?
+	    report->status : NULL);
+	if ((report->sns_message_id = strdup(e->message_id)) == NULL ||
+	    (report->sns_topic_arn = strdup(e->topic_arn)) == NULL ||
+	    (line = buf_new(e->message_len + 768)) == NULL ||
+	    record_encode(line, report, req->id, &req->received_at,
+	    e->message, e->message_len) == -1) {
+		buf_free(line);
+		report_free(report);
+		request_complete(req, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "out of memory, retry later");
+		return;
+	}
+	/* SNS retries keep MessageId, a re-publish does not: the bytes do. */
+	if (h->sinks->dedup != NULL) {
+		dedup_digest(e->message, e->message_len, digest);
+		dp = digest;
+	}
+	/* The reference passes to the sinks, and back with the answer. */
+	if (sinks_deliver(h->sinks, report, line, dp, req->id, request_done,
+	    req) == -1)
+		request_complete(req, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "out of memory, retry later");
+}
+
+/*
+ * The envelope checked, with verdict v: in the handler's thread, or in
+ * the fetch thread when a certificate had to be fetched.
+ */
+static void
+sns_checked(void *arg, enum sns_verdict v, const char *reason)
+{
+	struct request			*req = arg;
+	struct http			*h = req->http;
+	const struct sns_envelope	*e = &req->envelope;
+	char				 why[HTTP_REASON_MAX - 16];
+
+	/* Answered 503 at the deadline meanwhile: SNS will ask again. */
+	if (atomic_load(&req->decided)) {
+		request_release(req);
+		return;
+	}
+	if (v == SNS_FORBIDDEN) {
+		sns_refuse(req, reason);
+		return;
+	}
+	if (v != SNS_OK) {
+		request_complete(req, MHD_HTTP_SERVICE_UNAVAILABLE, "%s",
+		    reason);
+		return;
+	}
+	switch (e->type) {
+	case SNS_NOTIFICATION:
+		sns_deliver(req);
+		return;
+	case SNS_UNSUBSCRIBE_CONFIRMATION:
+		log_warnx("sns: id=%s: unsubscribed from %s; to subscribe "
+		    "again, open %s", req->id, e->topic_arn,
+		    e->subscribe_url);
+		request_complete(req, MHD_HTTP_OK, "ok");
+		return;
+	case SNS_SUBSCRIPTION_CONFIRMATION:
+		break;
+	}
+	if (!h->cfg->sns_auto_confirm) {
+		log_warnx("sns: id=%s: the subscription to %s awaits "
+		    "confirmation (sns.auto_confirm is off): open %s",
+		    req->id, e->topic_arn, e->subscribe_url);
+		request_complete(req, MHD_HTTP_OK,
+		    "ok, confirmation left to the operator");
+		return;
+	}
+	v = sns_confirm(h->sns, e, why, sizeof(why), sns_confirmed, req);
+	if (v == SNS_FORBIDDEN)
+		sns_refuse(req, why);
+	else if (v != SNS_PENDING)
+		request_complete(req, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", why);
+}
+
+/*
+ * The SNS route once the body is complete: the envelope is parsed here,
+ * then checked, maybe in the fetch thread, and acted on.  Whatever
+ * happens, the request is answered within sns.deadline_s of its start.
+ */
+static bool
+request_sns(struct request *req)
+{
+	struct http	*h = req->http;
+	enum sns_verdict v;
+	char		 err[HTTP_REASON_MAX - 16];
+
+	if (sns_envelope_parse(&req->envelope, req->body.data != NULL ?
+	    req->body.data : "", req->body.len, err, sizeof(err)) == -1) {
+		log_warnx("sns: id=%s remote=%s: %s", req->id, req->remote,
+		    err);
+		request_set(req, MHD_HTTP_BAD_REQUEST, "%s", err);
+		return true;
+	}
+	req->has_envelope = true;
+	if ((int)req->envelope.type != req->sns_type) {
+		request_set(req, MHD_HTTP_BAD_REQUEST, "SNS envelope: Type "
+		    "%s, but the %s header says %s", req->envelope.type_name,
+		    SNS_TYPE_HEADER, sns_type_name(req->sns_type));
+		return true;
+	}
+	req->state = REQ_PENDING;
+	atomic_store(&req->park, PARK_DELIVERING);
+	request_hold(req);		/* the checks', then the sinks' */
+	deadline_arm(req);
+	v = sns_check(h->sns, &req->envelope, err, sizeof(err), sns_checked,
+	    req);
+	if (v != SNS_PENDING)
+		sns_checked(req, v, err);
+	return request_park(req);
 }
 
 /*
@@ -541,7 +894,6 @@ request_process(struct request *req)
 				    req->body.data : "";
 	uint8_t			 digest[DEDUP_DIGEST_LEN];
 	const uint8_t		*dp = NULL;	/* digest, when dedup is on */
-	int			 park;
 	char			 err[HTTP_REASON_MAX - 16];
 
 	if (req->is_token) {
@@ -555,10 +907,13 @@ request_process(struct request *req)
 	req->counted = true;
 	if (atomic_fetch_add(&h->callbacks, 1) >=
 	    (unsigned)h->cfg->max_in_flight) {
-		request_set(req, MHD_HTTP_TOO_MANY_REQUESTS,
+		request_set(req, req->is_sns ? MHD_HTTP_SERVICE_UNAVAILABLE :
+		    MHD_HTTP_TOO_MANY_REQUESTS,
 		    "too many requests in flight, retry later");
 		return true;
 	}
+	if (req->is_sns)
+		return request_sns(req);
 	/* Step 3: the signature over the raw bytes, before anything else. */
 	v = auth_check_signature(req->auth, &req->areq, body, req->body.len,
 	    &af);
@@ -590,22 +945,16 @@ request_process(struct request *req)
 	}
 	req->state = REQ_PENDING;
 	atomic_store(&req->park, PARK_DELIVERING);
+	request_hold(req);		/* the sinks' */
 	if (sinks_deliver(h->sinks, report, line, dp, req->id, request_done,
 	    req) == -1) {
 		atomic_store(&req->park, PARK_NONE);
+		request_release(req);
 		request_set(req, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "out of memory, retry later");
 		return true;
 	}
-	park = PARK_DELIVERING;
-	if (!atomic_compare_exchange_strong(&req->park, &park,
-	    PARK_SUSPENDING))
-		return true;		/* PARK_SYNC_DONE */
-	MHD_suspend_connection(req->conn);
-	park = PARK_SUSPENDING;
-	if (!atomic_compare_exchange_strong(&req->park, &park, PARK_PARKED))
-		MHD_resume_connection(req->conn);	/* PARK_LATE_DONE */
-	return false;
+	return request_park(req);
 }
 
 static bool
@@ -770,32 +1119,158 @@ http_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	struct request	*req = *req_cls;
 	struct timespec	 now;
 	long long	 ms;
+	char		 type[HTTP_TYPE_MAX], route[64];
+	int		 status;
 
 	(void)cls;
 	(void)conn;
 	if (req == NULL)
 		return;
 	*req_cls = NULL;
-	if (req->state == REQ_ANSWER)
-		metrics_request(req->status);
+	status = req->state == REQ_ANSWER ? req->status : 0;
+	if (status != 0)
+		metrics_request(status);
+	if (req->is_sns && status != 0)
+		metrics_sns_message(req->sns_type, status);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (now.tv_sec - req->start.tv_sec) * 1000LL +
 	    (now.tv_nsec - req->start.tv_nsec) / 1000000;
+	/* Another thread may still be at work on it (SNS deadline). */
+	pthread_mutex_lock(&req->type_lock);
+	memcpy(type, req->type, sizeof(type));
+	pthread_mutex_unlock(&req->type_lock);
+	snprintf(route, sizeof(route), req->is_sns ? "sns sns_type=%s" :
+	    "direct", req->sns_type != -1 ? sns_type_name(req->sns_type) :
+	    "-");
 	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		log_info("access: id=%s remote=%s type=%s status=%d "
-		    "bytes=%zu ms=%lld", req->id, req->remote, req->type,
-		    req->status, req->bytes, ms);
+		    "bytes=%zu ms=%lld route=%s", req->id, req->remote, type,
+		    status, req->bytes, ms, route);
 	else
 		log_info("access: id=%s remote=%s type=%s status=%d "
-		    "bytes=%zu ms=%lld end=%s", req->id, req->remote,
-		    req->type, req->state == REQ_ANSWER ? req->status : 0,
-		    req->bytes, ms,
+		    "bytes=%zu ms=%lld route=%s end=%s", req->id, req->remote,
+		    type, status, req->bytes, ms, route,
 		    toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "timeout" :
 		    toe == MHD_REQUEST_TERMINATED_READ_ERROR ? "client-gone" :
 		    toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? "shutdown" :
 		    toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ? "client-gone" :
 		    "error");
-	request_free(req);
+	request_release(req);
+}
+
+/*
+ * The SNS deadline: a request not answered sns.deadline_s after it
+ * started is answered 503 now, while SNS still listens; whoever was
+ * working on it finishes in its own time, and a report the sinks take
+ * after all is a dedup hit when SNS sends it again.
+ */
+static void
+deadline_expire(struct request *req)
+{
+	struct http	*h = req->http;
+	char		 id[sizeof(req->id)];
+
+	memcpy(id, req->id, sizeof(id));
+	if (request_complete(req, MHD_HTTP_SERVICE_UNAVAILABLE, "no answer "
+	    "from the sinks within %d s, retry later",
+	    h->cfg->sns_deadline_s))
+		log_warnx("sns: id=%s: not done after %d s (sns.deadline_s), "
+		    "answered 503 before SNS gives up", id,
+		    h->cfg->sns_deadline_s);
+}
+
+static bool
+timespec_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static void *
+deadline_thread(void *arg)
+{
+	struct http	 *h = arg;
+	struct request	 *req, **pp, *expired;
+	struct timespec	  now, next;
+	bool		  waiting;
+
+	pthread_mutex_lock(&h->dl_lock);
+	while (!h->dl_stop) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		expired = NULL;
+		waiting = false;
+		for (pp = &h->dl_head; (req = *pp) != NULL; ) {
+			if (!timespec_before(&now, &req->dl_at)) {
+				/* The list's reference goes with it. */
+				*pp = req->dl_next;
+				req->dl_armed = false;
+				req->dl_next = expired;
+				expired = req;
+				continue;
+			}
+			if (!waiting || timespec_before(&req->dl_at, &next))
+				next = req->dl_at;
+			waiting = true;
+			pp = &req->dl_next;
+		}
+		if (expired != NULL) {
+			pthread_mutex_unlock(&h->dl_lock);
+			while ((req = expired) != NULL) {
+				expired = req->dl_next;
+				deadline_expire(req);
+			}
+			pthread_mutex_lock(&h->dl_lock);
+			continue;
+		}
+		if (waiting)
+			pthread_cond_timedwait(&h->dl_cond, &h->dl_lock, &next);
+		else
+			pthread_cond_wait(&h->dl_cond, &h->dl_lock);
+	}
+	/* Whoever works on these is gone (sns_free, sinks_drain). */
+	while ((req = h->dl_head) != NULL) {
+		h->dl_head = req->dl_next;
+		req->dl_armed = false;
+		pthread_mutex_unlock(&h->dl_lock);
+		request_release(req);
+		pthread_mutex_lock(&h->dl_lock);
+	}
+	pthread_mutex_unlock(&h->dl_lock);
+	return NULL;
+}
+
+/* The SNS route's state and its deadline thread. */
+static int
+http_sns_start(struct http *h, char *err, size_t errlen)
+{
+	int	rc;
+
+	if ((h->sns = sns_new(h->cfg, err, errlen)) == NULL)
+		return -1;
+	if ((rc = pthread_create(&h->dl_thread, NULL, deadline_thread,
+	    h)) != 0) {
+		snprintf(err, errlen, "http: unable to start a thread: %s",
+		    strerror(rc));
+		return -1;
+	}
+	h->dl_started = true;
+	return 0;
+}
+
+static void
+http_sns_stop(struct http *h)
+{
+	/* Jobs still queued end now, and wake their requests. */
+	sns_free(h->sns);
+	h->sns = NULL;
+	if (h->dl_started) {
+		pthread_mutex_lock(&h->dl_lock);
+		h->dl_stop = true;
+		pthread_cond_signal(&h->dl_cond);
+		pthread_mutex_unlock(&h->dl_lock);
+		pthread_join(h->dl_thread, NULL);
+		h->dl_started = false;
+	}
 }
 
 /* Before MHD takes a new connection: the limits of connlimit.c. */
@@ -1035,6 +1510,7 @@ http_free(struct http *h)
 {
 	if (h == NULL)
 		return;
+	http_sns_stop(h);
 	if (h->fd != -1)
 		close(h->fd);
 	if (h->ops_fd != -1)
@@ -1049,6 +1525,8 @@ http_free(struct http *h)
 	buf_fini(&h->tls_cert);
 	buf_fini(&h->tls_ca);
 	pthread_mutex_destroy(&h->auth_lock);
+	pthread_cond_destroy(&h->dl_cond);
+	pthread_mutex_destroy(&h->dl_lock);
 	free(h);
 }
 
@@ -1057,6 +1535,7 @@ http_start(const struct config *cfg, struct sinks *sinks, struct auth *auth,
     char *err, size_t errlen)
 {
 	struct MHD_OptionItem	 opts[8];
+	pthread_condattr_t	 ca;
 	struct http		*h;
 	unsigned char		 rnd[6];
 	unsigned int		 flags;
@@ -1074,6 +1553,12 @@ http_start(const struct config *cfg, struct sinks *sinks, struct auth *auth,
 	h->ops_fd = -1;
 	h->auth = auth;
 	pthread_mutex_init(&h->auth_lock, NULL);
+	pthread_mutex_init(&h->dl_lock, NULL);
+	/* Deadlines are on the monotonic clock, as the requests' starts. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&h->dl_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	buf_init(&h->tls_cert);
 	buf_init(&h->tls_key);
 	buf_init(&h->tls_ca);
@@ -1103,7 +1588,8 @@ http_start(const struct config *cfg, struct sinks *sinks, struct auth *auth,
 		    LINGERING_MAX + 64);
 	if ((h->limit = connlimit_new(cfg, err, errlen)) == NULL ||
 	    (h->linger = lingering_new(discard_max(cfg->max_body_bytes), err,
-	    errlen)) == NULL)
+	    errlen)) == NULL ||
+	    (cfg->has_sns && http_sns_start(h, err, errlen) == -1))
 		goto fail;
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
@@ -1274,6 +1760,8 @@ http_stop(struct http *h)
 {
 	if (h == NULL)
 		return;
+	/* No thread of ours may wake a connection once the library stops. */
+	http_sns_stop(h);
 	MHD_stop_daemon(h->mhd);
 	if (h->ops_mhd != NULL)
 		MHD_stop_daemon(h->ops_mhd);

@@ -26,10 +26,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "sink.h"
+#include "version.h"
 
-#ifndef VERSION
-#define VERSION		"0.1.0"
-#endif
 #define DEFAULT_CONF	"/etc/sinch-webhookd/sinch-webhookd.conf"
 /* After the sinks drain, parked requests get this long to be answered. */
 #define ANSWER_GRACE_MS	2000

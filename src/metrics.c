@@ -33,10 +33,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "sink.h"
+#include "sns.h"
+#include "version.h"
 
-#ifndef VERSION
-#define VERSION		"0.1.0"
-#endif
 
 #define nitems(a)		(sizeof(a) / sizeof((a)[0]))
 
@@ -50,6 +49,7 @@
 #define METRICS_OTHER_SLOTS	2
 #define METRICS_LABEL_MAX	128		/* bytes in a label value */
 #define METRICS_OTHER		"other"
+#define SNS_TYPES		3		/* enum sns_type */
 /* A longer job (11 days) counts as this long: the sum cannot wrap soon. */
 #define METRICS_NS_MAX		1000000000000000ULL
 
@@ -126,10 +126,16 @@ struct metrics {
 	atomic_llong		 connections;
 	atomic_ullong		 refused_full;
 	atomic_ullong		 refused_address;
+	/* The SNS route: answers by message type and code, and fetches. */
+	atomic_ullong		 sns[SNS_TYPES][METRICS_CODE_MAX -
+				    METRICS_CODE_MIN + 1];
+	atomic_ullong		 sns_fetches[2];	/* failed, ok */
+	atomic_ullong		 sns_confirms[2];	/* failed, ok */
 	struct metrics_pairs	 reports;
 	struct metrics_pairs	 auth;
 	struct metrics_sink	*sinks;
 	size_t			 nsinks;
+	bool			 has_sns;
 };
 
 static _Atomic(struct metrics *)	metrics_state;
@@ -364,6 +370,7 @@ metrics_init(const struct config *cfg, char *err, size_t errlen)
 		goto done;
 	}
 	m->nsinks = cfg->nsinks;
+	m->has_sns = cfg->has_sns;
 	for (i = 0; i < cfg->nsinks; i++) {
 		m->sinks[i].is_exec = cfg->sinks[i].kind == SINK_KIND_EXEC;
 		if ((m->sinks[i].name = strdup(cfg->sinks[i].name)) == NULL) {
@@ -406,6 +413,35 @@ metrics_request(int status)
 	    status > METRICS_CODE_MAX)
 		return;
 	count(&m->requests[status - METRICS_CODE_MIN]);
+}
+
+void
+metrics_sns_message(int type, int status)
+{
+	struct metrics	*m = state();
+
+	if (m == NULL || type < 0 || type >= SNS_TYPES ||
+	    status < METRICS_CODE_MIN || status > METRICS_CODE_MAX)
+		return;
+	count(&m->sns[type][status - METRICS_CODE_MIN]);
+}
+
+void
+metrics_sns_fetch(bool ok)
+{
+	struct metrics	*m = state();
+
+	if (m != NULL)
+		count(&m->sns_fetches[ok]);
+}
+
+void
+metrics_sns_confirm(bool ok)
+{
+	struct metrics	*m = state();
+
+	if (m != NULL)
+		count(&m->sns_confirms[ok]);
 }
 
 /* A NULL status is counted with status="", as are NULL types. */
@@ -605,6 +641,51 @@ render_requests(struct buf *out, struct metrics *m)
 }
 
 static int
+render_sns(struct buf *out, struct metrics *m)
+{
+	static const char *const results[2] = { "failed", "ok" };
+	unsigned long long	 n;
+	char			 code[8];
+	size_t			 i;
+	int			 t;
+
+	if (put_family(out, "sns_messages_total", "counter",
+	    "Requests answered on the SNS route, by message type and HTTP "
+	    "status code.") == -1)
+		return -1;
+	for (t = 0; t < SNS_TYPES; t++)
+		for (i = 0; i < nitems(m->sns[t]); i++) {
+			if ((n = load(&m->sns[t][i])) == 0)
+				continue;
+			snprintf(code, sizeof(code), "%zu",
+			    i + METRICS_CODE_MIN);
+			if (put_sample(out, "sns_messages_total", "type",
+			    sns_type_name((enum sns_type)t), "code",
+			    code) == -1 || put(out, "%llu\n", n) == -1)
+				return -1;
+		}
+	if (put_family(out, "sns_certificate_fetches_total", "counter",
+	    "SNS signing certificates fetched (or read from sns.cert_dir), "
+	    "by result.") == -1)
+		return -1;
+	for (i = 0; i < 2; i++)
+		if (put_sample(out, "sns_certificate_fetches_total", "result",
+		    results[i], NULL, NULL) == -1 ||
+		    put(out, "%llu\n", load(&m->sns_fetches[i])) == -1)
+			return -1;
+	if (put_family(out, "sns_confirmations_total", "counter",
+	    "SNS subscriptions confirmed by a GET of their SubscribeURL, by "
+	    "result.") == -1)
+		return -1;
+	for (i = 0; i < 2; i++)
+		if (put_sample(out, "sns_confirmations_total", "result",
+		    results[i], NULL, NULL) == -1 ||
+		    put(out, "%llu\n", load(&m->sns_confirms[i])) == -1)
+			return -1;
+	return 0;
+}
+
+static int
 render_connections(struct buf *out, struct metrics *m)
 {
 	if (put_family(out, "connections_open", "gauge",
@@ -745,6 +826,8 @@ render(struct buf *out, struct metrics *m)
 	    NULL) == -1 || put_seconds(out, m->start_ns) == -1)
 		return -1;
 	if (render_requests(out, m) == -1 || render_connections(out, m) == -1)
+		return -1;
+	if (m->has_sns && render_sns(out, m) == -1)
 		return -1;
 	if (put_family(out, "reports_total", "counter",
 	    "Reports decoded, by type and status (empty for reports without "

@@ -345,6 +345,14 @@ record_encode(struct buf *out, const struct report *r, const char *id,
 	if (ret == -1)
 		goto done;
 	ret = -1;
+	/* A callback that came through SNS says so. */
+	if (r->sns_message_id != NULL && (buf_puts(out,
+	    ",\"sns_message_id\":") == -1 || record_json_string(out,
+	    r->sns_message_id, strlen(r->sns_message_id)) == -1 ||
+	    buf_puts(out, ",\"sns_topic_arn\":") == -1 ||
+	    record_json_string(out, r->sns_topic_arn,
+	    strlen(r->sns_topic_arn)) == -1))
+		goto done;
 	if (buf_puts(out, ",\"payload\":") == -1 ||
 	    record_minify(out, body, len) == -1 ||
 	    buf_puts(out, "}\n") == -1)

@@ -522,6 +522,8 @@ report_free(struct report *r)
 		return;
 	jscan_free(r->doc);
 	free(r->statuses);
+	free(r->sns_message_id);
+	free(r->sns_topic_arn);
 	free(r);
 }
 

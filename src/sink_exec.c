@@ -231,6 +231,12 @@ exec_env(const struct sink_exec *e, const struct sink_job *job, size_t *nown)
 			bad |= env_add(env, &n, "SINCH_AT", r->received_at,
 			    r->received_at_len);
 		}
+		if (r->sns_message_id != NULL) {
+			bad |= env_add_str(env, &n, "SINCH_SNS_MESSAGE_ID",
+			    r->sns_message_id);
+			bad |= env_add_str(env, &n, "SINCH_SNS_TOPIC_ARN",
+			    r->sns_topic_arn);
+		}
 	}
 	*nown = fixed;
 	if (bad) {

@@ -16,10 +16,8 @@
 #include <curl/curl.h>
 
 #include "send/sender.h"
+#include "version.h"
 
-#ifndef VERSION
-#define VERSION		"0.1.0"
-#endif
 #define SENDER_AGENT	"sinch-webhookd-send/" VERSION
 
 struct sender {
