@@ -5,12 +5,18 @@
  * certificate generated at run time, for both signature versions; then
  * the shared AWS vectors (../shared/vectors/sns beside the repository),
  * each of which must verify and fail once any signed byte changes.
- * sns.c's fetching, caching and checks are not covered here.
+ * Then sns.c's checks in their order (certificate URL and topic before
+ * any certificate is looked for, signature, certificate dates,
+ * timestamp), its certificates from sns.cert_dir, and its fetches and
+ * confirmations failing (503) when SNS cannot be reached; the fetches
+ * that work are covered end to end, by tests/e2e/t_sns.sh.
  */
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -25,6 +31,7 @@
 #include <nettle/base64.h>
 
 #include "buf.h"
+#include "config.h"
 #include "fixture.h"
 #include "sns.h"
 
@@ -1564,6 +1571,270 @@ START_TEST(test_sns_vectors)
 }
 END_TEST
 
+/*
+ * sns.c: the route's checks.
+ */
+
+/* What a pending check or confirmation ended with. */
+static struct {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	int			 calls;
+	enum sns_verdict	 v;
+	char			 reason[128];
+} done = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0,
+    SNS_PENDING, "" };
+
+static void
+on_done(void *arg, enum sns_verdict v, const char *reason)
+{
+	(void)arg;
+	pthread_mutex_lock(&done.lock);
+	done.calls++;
+	done.v = v;
+	snprintf(done.reason, sizeof(done.reason), "%s",
+	    reason != NULL ? reason : "");
+	pthread_cond_signal(&done.cond);
+	pthread_mutex_unlock(&done.lock);
+}
+
+/* Waits (10 s at most) for the callback; returns its verdict. */
+static enum sns_verdict
+wait_done(void)
+{
+	struct timespec	until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&done.lock);
+	while (done.calls == 0 &&
+	    pthread_cond_timedwait(&done.cond, &done.lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&done.lock);
+	ck_assert_int_eq(done.calls, 1);
+	done.calls = 0;
+	return done.v;
+}
+
+static char	*route_topics[] = { ARN, NULL };
+
+/* The sns group's settings, with cert_dir the test's directory or none. */
+static void
+route_config(struct config *cfg, bool cert_dir)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->has_sns = true;
+	cfg->sns_path = "/sinch/sns";
+	cfg->sns_topics = route_topics;
+	cfg->nsns_topics = 1;
+	cfg->sns_max_skew_s = 3600;
+	cfg->sns_auto_confirm = true;
+	cfg->sns_cert_dir = cert_dir ? (char *)fixture_tmpdir() : NULL;
+	cfg->sns_deadline_s = 12;
+}
+
+/* Writes crt into the test's directory as the file url names. */
+static void
+put_cert(gnutls_x509_crt_t crt, const char *url)
+{
+	gnutls_datum_t	 pem;
+	char		 text[8192];
+
+	ck_assert_int_eq(gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM,
+	    &pem), 0);
+	ck_assert_uint_lt(pem.size, sizeof(text));
+	memcpy(text, pem.data, pem.size);
+	text[pem.size] = '\0';
+	gnutls_free(pem.data);
+	fixture_write(strrchr(url, '/') + 1, text);
+}
+
+/* A Notification stamped age seconds ago and signed with version. */
+static void
+fresh_notification(struct tenv *t, long age, int version)
+{
+	char		 ts[32];
+	time_t		 when = time(NULL) - age;
+	struct tm	 tm;
+
+	gmtime_r(&when, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+	tenv_base(t, SNS_NOTIFICATION);
+	tenv_set(t, "Timestamp", ts);
+	tenv_sign(t, version, keys.signer);
+}
+
+/* sns_check() of t, which must answer at once. */
+static enum sns_verdict
+check_now(struct sns *sns, const struct tenv *t, char *reason,
+    size_t reasonlen)
+{
+	struct sns_envelope	 e;
+	enum sns_verdict	 v;
+
+	tenv_must_parse(t, &e);
+	reason[0] = '\0';
+	v = sns_check(sns, &e, reason, reasonlen, on_done, NULL);
+	ck_assert_int_ne(v, SNS_PENDING);
+	sns_envelope_fini(&e);
+	return v;
+}
+
+START_TEST(test_sns_check_order)
+{
+	struct config	 cfg;
+	struct sns	*sns;
+	struct tenv	 t;
+	char		 err[256], reason[128], path[PATH_MAX];
+
+	route_config(&cfg, true);
+	ck_assert_ptr_nonnull(sns = sns_new(&cfg, err, sizeof(err)));
+
+	/* No certificate yet: a topic or URL refused never looks for one. */
+	fresh_notification(&t, 0, 2);
+	tenv_set(&t, "TopicArn", ARN "-other");
+	tenv_sign(&t, 2, keys.signer);
+	ck_assert_int_eq(check_now(sns, &t, reason, sizeof(reason)),
+	    SNS_FORBIDDEN);
+	ck_assert_str_eq(reason, "SNS topic not allowed");
+	fresh_notification(&t, 0, 2);
+	tenv_set(&t, "SigningCertURL", "https://sns.eu-west-1.amazonaws.com."
+	    "evil.example/SimpleNotificationService-0123456789abcdef.pem");
+	ck_assert_int_eq(check_now(sns, &t, reason, sizeof(reason)),
+	    SNS_FORBIDDEN);
+	ck_assert_str_eq(reason, "SNS certificate URL not allowed");
+	/* Allowed, but the certificate is not in cert_dir: 503. */
+	fresh_notification(&t, 0, 2);
+	ck_assert_int_eq(check_now(sns, &t, reason, sizeof(reason)),
+	    SNS_UNAVAILABLE);
+	ck_assert_str_eq(reason,
+	    "SNS signing certificate unavailable, retry later");
+
+	/* Put there, it is found without a restart. */
+	put_cert(keys.leaf, CERT_URL);
+	snprintf(path, sizeof(path), "%s/%s", fixture_tmpdir(),
+	    strrchr(CERT_URL, '/') + 1);
+	ck_assert_int_eq(check_now(sns, &t, reason, sizeof(reason)), SNS_OK);
+	fresh_notification(&t, 60, 1);
+	ck_assert_int_eq(check_now(sns, &t, reason, sizeof(reason)), SNS_OK);
+	/* Cached: gone from the directory, still used. */
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(check_now(sns, &t, reason, sizeof(reason)), SNS_OK);
+
+	/* Changed after signing. */
+	fresh_notification(&t, 0, 2);
+	tenv_set(&t, "Message", "{\"type\":\"mo_text\",\"id\":\"01G\"}");
+	ck_assert_int_eq(check_now(sns, &t, reason, sizeof(reason)),
+	    SNS_FORBIDDEN);
+	ck_assert_str_eq(reason, "SNS signature does not verify");
+
+	/* The timestamp, either way, once the signature holds. */
+	fresh_notification(&t, 3601 + 5, 2);
+	ck_assert_int_eq(check_now(sns, &t, reason, sizeof(reason)),
+	    SNS_FORBIDDEN);
+	ck_assert_str_eq(reason, "SNS timestamp too old or too new");
+	fresh_notification(&t, -3601 - 5, 2);
+	ck_assert_int_eq(check_now(sns, &t, reason, sizeof(reason)),
+	    SNS_FORBIDDEN);
+	ck_assert_str_eq(reason, "SNS timestamp too old or too new");
+	fresh_notification(&t, 3500, 2);
+	ck_assert_int_eq(check_now(sns, &t, reason, sizeof(reason)), SNS_OK);
+	sns_free(sns);
+}
+END_TEST
+
+/* A signing certificate past its expiry, from the same key. */
+START_TEST(test_sns_check_expired_cert)
+{
+	static const char	 url[] = "https://sns.eu-west-1.amazonaws.com/"
+				    "SimpleNotificationService-expired.pem";
+	gnutls_x509_crt_t	 crt;
+	unsigned char		 sn[] = { 9 };
+	time_t			 now = time(NULL);
+	struct config		 cfg;
+	struct sns		*sns;
+	struct tenv		 t;
+	char			 err[256], reason[128];
+
+	ck_assert_int_eq(gnutls_x509_crt_init(&crt), 0);
+	ck_assert_int_eq(gnutls_x509_crt_set_version(crt, 3), 0);
+	ck_assert_int_eq(gnutls_x509_crt_set_serial(crt, sn, sizeof(sn)), 0);
+	ck_assert_int_eq(gnutls_x509_crt_set_activation_time(crt,
+	    now - 2 * 86400), 0);
+	ck_assert_int_eq(gnutls_x509_crt_set_expiration_time(crt,
+	    now - 86400), 0);
+	ck_assert_int_eq(gnutls_x509_crt_set_dn_by_oid(crt,
+	    GNUTLS_OID_X520_COMMON_NAME, 0, "sns.amazonaws.com", 17), 0);
+	ck_assert_int_eq(gnutls_x509_crt_set_key(crt, keys.leaf_key), 0);
+	ck_assert_int_eq(gnutls_x509_crt_sign2(crt, keys.ca, keys.ca_key,
+	    GNUTLS_DIG_SHA256, 0), 0);
+	put_cert(crt, url);
+	gnutls_x509_crt_deinit(crt);
+
+	route_config(&cfg, true);
+	ck_assert_ptr_nonnull(sns = sns_new(&cfg, err, sizeof(err)));
+	fresh_notification(&t, 0, 2);
+	tenv_set(&t, "SigningCertURL", url);
+	ck_assert_int_eq(check_now(sns, &t, reason, sizeof(reason)),
+	    SNS_FORBIDDEN);
+	ck_assert_str_eq(reason, "SNS signing certificate not valid now");
+	sns_free(sns);
+}
+END_TEST
+
+/*
+ * Without cert_dir the certificate is fetched, in the fetch thread: here
+ * the SNS host is sent to a port where nothing listens.  The failure is
+ * remembered, so the next check answers 503 at once, without a fetch.
+ */
+START_TEST(test_sns_check_fetch_fails)
+{
+	struct config		 cfg;
+	struct sns		*sns;
+	struct sns_envelope	 e;
+	struct tenv		 t;
+	char			 err[256], reason[128];
+
+	ck_assert_int_eq(setenv(SNS_ENV_CONNECT_TO,
+	    "sns.eu-west-1.amazonaws.com:443:127.0.0.1:1", 1), 0);
+	route_config(&cfg, false);
+	ck_assert_ptr_nonnull(sns = sns_new(&cfg, err, sizeof(err)));
+	fresh_notification(&t, 0, 2);
+	tenv_must_parse(&t, &e);
+	ck_assert_int_eq(sns_check(sns, &e, reason, sizeof(reason), on_done,
+	    NULL), SNS_PENDING);
+	ck_assert_int_eq(wait_done(), SNS_UNAVAILABLE);
+	ck_assert_str_eq(done.reason,
+	    "SNS signing certificate unavailable, retry later");
+	ck_assert_int_eq(sns_check(sns, &e, reason, sizeof(reason), on_done,
+	    NULL), SNS_UNAVAILABLE);
+	ck_assert_str_eq(reason,
+	    "SNS signing certificate unavailable, retry later");
+
+	/* A confirmation's GET fails the same way: 503, so SNS retries. */
+	sns_envelope_fini(&e);
+	tenv_base(&t, SNS_SUBSCRIPTION_CONFIRMATION);
+	tenv_must_parse(&t, &e);
+	ck_assert_int_eq(sns_confirm(sns, &e, reason, sizeof(reason), on_done,
+	    NULL), SNS_PENDING);
+	ck_assert_int_eq(wait_done(), SNS_UNAVAILABLE);
+	ck_assert_str_eq(done.reason,
+	    "SNS subscription not confirmed, retry later");
+	/* Only SNS hosts are asked to confirm anything. */
+	sns_envelope_fini(&e);
+	tenv_set(&t, "SubscribeURL", "https://example.com/?Action="
+	    "ConfirmSubscription&Token=" TOKEN);
+	tenv_must_parse(&t, &e);
+	ck_assert_int_eq(sns_confirm(sns, &e, reason, sizeof(reason), on_done,
+	    NULL), SNS_FORBIDDEN);
+	ck_assert_str_eq(reason, "SNS SubscribeURL not allowed");
+	ck_assert_int_eq(done.calls, 0);
+	sns_free(sns);
+	sns_envelope_fini(&e);
+	unsetenv(SNS_ENV_CONNECT_TO);
+}
+END_TEST
+
 Suite *
 suite_sns(void)
 {
@@ -1610,6 +1881,16 @@ suite_sns(void)
 	    nitems(sign_cases));
 	tcase_add_test(tc, test_sns_verify_garbage);
 	tcase_add_test(tc, test_sns_verify_sha1_policy);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("check");
+	tcase_add_unchecked_fixture(tc, keys_setup, NULL);
+	tcase_add_checked_fixture(tc, fixture_tmp_setup,
+	    fixture_tmp_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_sns_check_order);
+	tcase_add_test(tc, test_sns_check_expired_cert);
+	tcase_add_test(tc, test_sns_check_fetch_fails);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("conformance");
