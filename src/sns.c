@@ -277,7 +277,10 @@ cert_read(struct sns *sns, const char *url, struct buf *b, char *err,
 	ssize_t		 n;
 	int		 dfd, fd;
 
-	/* sns_url_allowed() took care of "..", but keep to one segment. */
+	/*
+	 * One plain file name: sns_url_allowed() checks the host, not the
+	 * path's segments.
+	 */
 	if (name[0] == '\0' || name[0] == '.' || strchr(name, '/') != NULL) {
 		snprintf(err, errlen, "no file name in the URL");
 		return -1;
@@ -467,6 +470,9 @@ check_with(struct sns *sns, const struct sns_envelope *e,
 	time_t	now = time(NULL);
 
 	if (sns_verify(e, c->key, err, sizeof(err)) == -1) {
+		/* The caller logs the reason; this says more, if it can. */
+		if (strcmp(err, SNS_WHY_SIGNATURE) != 0)
+			log_warnx("sns: %s", err);
 		set_reason(reason, reasonlen, SNS_WHY_SIGNATURE);
 		return SNS_FORBIDDEN;
 	}

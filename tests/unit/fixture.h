@@ -46,5 +46,6 @@ Suite	*suite_dedup(void);
 Suite	*suite_log(void);
 Suite	*suite_auth(void);
 Suite	*suite_metrics(void);
+Suite	*suite_sns(void);
 
 #endif

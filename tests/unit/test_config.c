@@ -534,6 +534,111 @@ START_TEST(test_config_every_key_set)
 }
 END_TEST
 
+#define SNS_TOPIC	"arn:aws:sns:eu-west-1:123456789012:sinch"
+
+START_TEST(test_config_sns)
+{
+	struct config	*cfg;
+	char		 text[512];
+
+	/* Off without the group; its defaults are there all the same. */
+	cfg = expect_load(SINK_OUT);
+	ck_assert(!cfg->has_sns);
+	ck_assert_str_eq(cfg->sns_path, "/sinch/sns");
+	ck_assert_ptr_null(cfg->sns_topics);
+	ck_assert_int_eq(cfg->sns_max_skew_s, 3600);
+	ck_assert(cfg->sns_auto_confirm);
+	ck_assert_ptr_null(cfg->sns_cert_dir);
+	ck_assert_int_eq(cfg->sns_deadline_s, 12);
+	config_free(cfg);
+
+	cfg = expect_load("sns = { topics = [ \"" SNS_TOPIC "\" ]; };\n"
+	    SINK_OUT);
+	ck_assert(cfg->has_sns);
+	ck_assert_uint_eq(cfg->nsns_topics, 1);
+	ck_assert_str_eq(cfg->sns_topics[0], SNS_TOPIC);
+	ck_assert_ptr_null(cfg->sns_topics[1]);
+	config_free(cfg);
+
+	snprintf(text, sizeof(text), "sns = {\n\tpath = \"/aws\";\n"
+	    "\ttopics = [ \"" SNS_TOPIC "\",\n"
+	    "\t  \"arn:aws-cn:sns:cn-north-1:123456789012:b.c_d-e\" ];\n"
+	    "\tmax_skew_s = 604800; auto_confirm = false;\n"
+	    "\tcert_dir = \"%s\"; deadline_s = 14;\n};\n" SINK_OUT,
+	    fixture_tmpdir());
+	cfg = expect_load(text);
+	ck_assert_str_eq(cfg->sns_path, "/aws");
+	ck_assert_uint_eq(cfg->nsns_topics, 2);
+	ck_assert_str_eq(cfg->sns_topics[1],
+	    "arn:aws-cn:sns:cn-north-1:123456789012:b.c_d-e");
+	ck_assert_int_eq(cfg->sns_max_skew_s, 604800);
+	ck_assert(!cfg->sns_auto_confirm);
+	ck_assert_str_eq(cfg->sns_cert_dir, fixture_tmpdir());
+	ck_assert_int_eq(cfg->sns_deadline_s, 14);
+	config_free(cfg);
+}
+END_TEST
+
+static const struct error_case sns_errors[] = {
+	{ "sns = { };\n" SINK_OUT, "1: sns.topics: missing required key" },
+	{ "sns = {\n\ttopics = [ ];\n};\n" SINK_OUT,
+	    "2: sns.topics: empty list (want at least one topic)" },
+	{ "sns = { topics = [\n\t\"arn:aws:s3:::bucket\" ]; };\n" SINK_OUT,
+	    "2: sns.topics.[0]: \"arn:aws:s3:::bucket\" is not an SNS "
+	    "topic ARN (want \"arn:aws:sns:region:account:topic\")" },
+	{ "sns = { topics = [\n\t\"arn:aws:sns:r:1:a b\" ]; };\n" SINK_OUT,
+	    "2: sns.topics.[0]: invalid character ' ' (want A-Z a-z 0-9 "
+	    ": - _ .)" },
+	{ "sns = { topics = [ \"" SNS_TOPIC "\",\n\t\"" SNS_TOPIC
+	    "\" ]; };\n" SINK_OUT, "2: sns.topics.[1]: duplicate value \""
+	    SNS_TOPIC "\" (also sns.topics.[0])" },
+	{ "sns = { topics = [ \"" SNS_TOPIC "\" ];\n"
+	    "\tpath = \"/sinch/sms\"; };\n" SINK_OUT,
+	    "2: sns.path: \"/sinch/sms\" must differ from listen.path" },
+	{ "listen = { path = \"/a\"; };\n"
+	    "auth = { oauth2 = { key_file = \"k\";\n"
+	    "\tclients = ( { id = \"a\"; secret = \"s\"; } ); }; };\n"
+	    "sns = { topics = [ \"" SNS_TOPIC "\" ];\n"
+	    "\tpath = \"/oauth2/token\"; };\n" SINK_OUT,
+	    "5: sns.path: \"/oauth2/token\" must differ from listen.path "
+	    "and auth.oauth2.path" },
+	{ "sns = { topics = [ \"" SNS_TOPIC "\" ];\n"
+	    "\tpath = \"sns\"; };\n" SINK_OUT,
+	    "2: sns.path: \"sns\" does not start with '/'" },
+	{ "sns = { topics = [ \"" SNS_TOPIC "\" ];\n"
+	    "\tcert_dir = \"/bin/sh\"; };\n" SINK_OUT,
+	    "2: sns.cert_dir: unable to read the directory \"/bin/sh\": "
+	    "Not a directory" },
+	{ "sns = { topics = [ \"" SNS_TOPIC "\" ];\n"
+	    "\tcert_dir = \"/nonexistent/sns\"; };\n" SINK_OUT,
+	    "2: sns.cert_dir: unable to read the directory "
+	    "\"/nonexistent/sns\": No such file or directory" },
+	{ "sns = { topics = [ \"" SNS_TOPIC "\" ];\n"
+	    "\tdeadline_s = 15; };\n" SINK_OUT,
+	    "2: sns.deadline_s: 15 > 14" },
+	{ "sns = { topics = [ \"" SNS_TOPIC "\" ];\n"
+	    "\tdeadline_s = 0; };\n" SINK_OUT,
+	    "2: sns.deadline_s: 0 < 1" },
+	{ "sns = { topics = [ \"" SNS_TOPIC "\" ];\n"
+	    "\tmax_skew_s = 0; };\n" SINK_OUT,
+	    "2: sns.max_skew_s: 0 < 1" },
+	{ "sns = { topics = [ \"" SNS_TOPIC "\" ];\n"
+	    "\tmax_skew_s = 604801; };\n" SINK_OUT,
+	    "2: sns.max_skew_s: 604801 > 604800" },
+	{ "sns = { topics = [ \"" SNS_TOPIC "\" ];\n"
+	    "\tauto_confirm = 1; };\n" SINK_OUT,
+	    "2: sns.auto_confirm: expected a boolean" },
+	{ "sns = { topics = [ \"" SNS_TOPIC "\" ];\n"
+	    "\tcertdir = \"/\"; };\n" SINK_OUT,
+	    "2: sns.certdir: unknown key" },
+};
+
+START_TEST(test_config_sns_error)
+{
+	expect_error(sns_errors[_i].text, sns_errors[_i].want);
+}
+END_TEST
+
 START_TEST(test_config_metrics)
 {
 	static const char *const ok[] = {
@@ -2054,6 +2159,9 @@ suite_config(void)
 	tcase_add_test(tc, test_config_shipped_metrics);
 	tcase_add_test(tc, test_config_every_key_set);
 	tcase_add_test(tc, test_config_metrics);
+	tcase_add_test(tc, test_config_sns);
+	tcase_add_loop_test(tc, test_config_sns_error, 0,
+	    nitems(sns_errors));
 	tcase_add_test(tc, test_config_port_zero);
 	tcase_add_loop_test(tc, test_config_int_ranges, 0, nitems(ranges));
 	tcase_add_loop_test(tc, test_config_unknown_key, 0,

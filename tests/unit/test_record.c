@@ -342,6 +342,40 @@ START_TEST(test_record_id_escaped)
 }
 END_TEST
 
+/* A callback that came through SNS: two fields more, before the payload. */
+START_TEST(test_record_sns)
+{
+	static const char	 body[] = "{\"type\":\"recipient_delivery_"
+				    "report_sms\",\"batch_id\":\"b\","
+				    "\"recipient\":\"4670\",\"code\":0,"
+				    "\"status\":\"Delivered\",\"at\":\"t\"}";
+	char			 err[128];
+	struct report		*r;
+	struct buf		 out;
+
+	r = report_decode(body, sizeof(body) - 1, err, sizeof(err));
+	ck_assert_msg(r != NULL, "%s", err);
+	ck_assert_ptr_nonnull(r->sns_message_id = strdup("7f\"a"));
+	ck_assert_ptr_nonnull(r->sns_topic_arn =
+	    strdup("arn:aws:sns:eu-west-1:123456789012:sinch"));
+	buf_init(&out);
+	ck_assert_int_eq(record_encode(&out, r, "i-1", &when, body,
+	    sizeof(body) - 1), 0);
+	ck_assert_str_eq(out.data,
+	    "{\"received_at\":\"2026-11-27T14:00:00.123Z\",\"id\":\"i-1\","
+	    "\"kind\":\"recipient_delivery_report\",\"channel\":\"sms\","
+	    "\"type\":\"recipient_delivery_report_sms\",\"batch_id\":\"b\","
+	    "\"recipient\":\"4670\",\"status\":\"Delivered\",\"code\":0,"
+	    "\"final\":true,\"at\":\"t\",\"sns_message_id\":\"7f\\\"a\","
+	    "\"sns_topic_arn\":\"arn:aws:sns:eu-west-1:123456789012:sinch\","
+	    "\"payload\":{\"type\":\"recipient_delivery_report_sms\","
+	    "\"batch_id\":\"b\",\"recipient\":\"4670\",\"code\":0,"
+	    "\"status\":\"Delivered\",\"at\":\"t\"}}\n");
+	buf_fini(&out);
+	report_free(r);
+}
+END_TEST
+
 START_TEST(test_record_fields_escaped)
 {
 	/* Decoded values are re-escaped for the normalised fields. */
@@ -492,6 +526,7 @@ suite_record(void)
 	tcase_add_test(tc, test_record_time);
 	tcase_add_test(tc, test_record_id_escaped);
 	tcase_add_test(tc, test_record_fields_escaped);
+	tcase_add_test(tc, test_record_sns);
 	tcase_add_test(tc, test_record_pretty_body);
 	suite_add_tcase(s, tc);
 
