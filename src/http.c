@@ -103,6 +103,9 @@ struct http {
 	pthread_cond_t		 dl_cond;
 	struct request		*dl_head;	/* under dl_lock */
 	bool			 dl_stop;	/* under dl_lock */
+	/* When the thread wakes next by itself, if it does: under dl_lock. */
+	bool			 dl_timed;
+	struct timespec		 dl_until;
 	pthread_t		 dl_thread;
 	bool			 dl_started;
 };
@@ -429,6 +432,13 @@ request_release(struct request *req)
 		request_free(req);
 }
 
+static bool
+timespec_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 /*
  * Arms req's SNS deadline: unless answered before, it is answered 503
  * then.  The list holds a reference.
@@ -445,7 +455,9 @@ deadline_arm(struct request *req)
 	req->dl_next = h->dl_head;
 	h->dl_head = req;
 	req->dl_armed = true;
-	pthread_cond_signal(&h->dl_cond);
+	/* Mostly it wakes for an earlier one anyway: spare the switch. */
+	if (!h->dl_timed || timespec_before(&req->dl_at, &h->dl_until))
+		pthread_cond_signal(&h->dl_cond);
 	pthread_mutex_unlock(&h->dl_lock);
 }
 
@@ -1179,19 +1191,12 @@ deadline_expire(struct request *req)
 		    h->cfg->sns_deadline_s);
 }
 
-static bool
-timespec_before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec ||
-	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
 static void *
 deadline_thread(void *arg)
 {
 	struct http	 *h = arg;
 	struct request	 *req, **pp, *expired;
-	struct timespec	  now, next;
+	struct timespec	  now, next = { 0, 0 };
 	bool		  waiting;
 
 	pthread_mutex_lock(&h->dl_lock);
@@ -1222,10 +1227,13 @@ deadline_thread(void *arg)
 			pthread_mutex_lock(&h->dl_lock);
 			continue;
 		}
+		h->dl_timed = waiting;
+		h->dl_until = next;
 		if (waiting)
 			pthread_cond_timedwait(&h->dl_cond, &h->dl_lock, &next);
 		else
 			pthread_cond_wait(&h->dl_cond, &h->dl_lock);
+		h->dl_timed = false;
 	}
 	/* Whoever works on these is gone (sns_free, sinks_drain). */
 	while ((req = h->dl_head) != NULL) {
