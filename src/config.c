@@ -863,31 +863,6 @@ bad:
 	return -1;
 }
 
-/* A directory the daemon reads files from, such as sns.cert_dir. */
-static int
-check_directory(const char *s, char *why, size_t len)
-{
-	struct stat	 st;
-	char		 q[CONFIG_QUOTE_MAX];
-	int		 e = 0;
-
-	if (s[0] == '\0') {
-		snprintf(why, len, "must not be empty");
-		return -1;
-	}
-	if (stat(s, &st) == -1)
-		e = errno;
-	else if (!S_ISDIR(st.st_mode))
-		e = ENOTDIR;
-	else if (access(s, R_OK | X_OK) == -1)
-		e = errno;
-	if (e == 0)
-		return 0;
-	snprintf(why, len, "unable to read the directory %s: %s",
-	    quote(q, s, strlen(s), '"'), strerror(e));
-	return -1;
-}
-
 /*
  * An SNS topic's ARN, "arn:aws:sns:region:account:name" (aws-cn and
  * aws-us-gov partitions too), compared byte for byte with TopicArn.
@@ -921,11 +896,12 @@ check_topic_arn(const char *s, char *why, size_t len)
 }
 
 /*
- * A file the daemon itself opens (a certificate or key): checked now so
- * that -t finds a typo.  Relative to the working directory.
+ * A file (a certificate or key) or a directory (sns.cert_dir) that the
+ * daemon itself reads: checked now so that -t finds a typo.  Relative to
+ * the working directory.
  */
 static int
-check_readable(const char *s, char *why, size_t len)
+check_path(const char *s, bool dir, char *why, size_t len)
 {
 	struct stat	 st;
 	char		 q[CONFIG_QUOTE_MAX];
@@ -935,15 +911,30 @@ check_readable(const char *s, char *why, size_t len)
 		snprintf(why, len, "must not be empty");
 		return -1;
 	}
-	if (access(s, R_OK) == -1 || stat(s, &st) == -1)
+	if (access(s, dir ? R_OK | X_OK : R_OK) == -1 || stat(s, &st) == -1)
 		e = errno;
-	else if (S_ISDIR(st.st_mode))
+	else if (!dir && S_ISDIR(st.st_mode))
 		e = EISDIR;
+	else if (dir && !S_ISDIR(st.st_mode))
+		e = ENOTDIR;
 	if (e == 0)
 		return 0;
-	snprintf(why, len, "unable to read %s: %s",
-	    quote(q, s, strlen(s), '"'), strerror(e));
+	snprintf(why, len, "unable to read %s%s: %s", dir ?
+	    "the directory " : "", quote(q, s, strlen(s), '"'),
+	    strerror(e));
 	return -1;
+}
+
+static int
+check_readable(const char *s, char *why, size_t len)
+{
+	return check_path(s, false, why, len);
+}
+
+static int
+check_directory(const char *s, char *why, size_t len)
+{
+	return check_path(s, true, why, len);
 }
 
 /*

@@ -640,10 +640,26 @@ render_requests(struct buf *out, struct metrics *m)
 	return 0;
 }
 
+/* A counter of failures and successes: [0] failed, [1] ok. */
+static int
+render_results(struct buf *out, const char *name, const char *help,
+    atomic_ullong n[2])
+{
+	static const char *const results[2] = { "failed", "ok" };
+	size_t			 i;
+
+	if (put_family(out, name, "counter", help) == -1)
+		return -1;
+	for (i = 0; i < 2; i++)
+		if (put_sample(out, name, "result", results[i], NULL,
+		    NULL) == -1 || put(out, "%llu\n", load(&n[i])) == -1)
+			return -1;
+	return 0;
+}
+
 static int
 render_sns(struct buf *out, struct metrics *m)
 {
-	static const char *const results[2] = { "failed", "ok" };
 	unsigned long long	 n;
 	char			 code[8];
 	size_t			 i;
@@ -664,25 +680,12 @@ render_sns(struct buf *out, struct metrics *m)
 			    code) == -1 || put(out, "%llu\n", n) == -1)
 				return -1;
 		}
-	if (put_family(out, "sns_certificate_fetches_total", "counter",
+	return render_results(out, "sns_certificate_fetches_total",
 	    "SNS signing certificates fetched (or read from sns.cert_dir), "
-	    "by result.") == -1)
-		return -1;
-	for (i = 0; i < 2; i++)
-		if (put_sample(out, "sns_certificate_fetches_total", "result",
-		    results[i], NULL, NULL) == -1 ||
-		    put(out, "%llu\n", load(&m->sns_fetches[i])) == -1)
-			return -1;
-	if (put_family(out, "sns_confirmations_total", "counter",
+	    "by result.", m->sns_fetches) == -1 ||
+	    render_results(out, "sns_confirmations_total",
 	    "SNS subscriptions confirmed by a GET of their SubscribeURL, by "
-	    "result.") == -1)
-		return -1;
-	for (i = 0; i < 2; i++)
-		if (put_sample(out, "sns_confirmations_total", "result",
-		    results[i], NULL, NULL) == -1 ||
-		    put(out, "%llu\n", load(&m->sns_confirms[i])) == -1)
-			return -1;
-	return 0;
+	    "result.", m->sns_confirms) == -1 ? -1 : 0;
 }
 
 static int
