@@ -13,8 +13,10 @@ EX_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRCDIR=$(cd "$EX_DIR/../.." && pwd)
 # shellcheck disable=SC2034  # used by the tests
 HOOKS=$SRCDIR/docs/examples
+# The callback bodies the tests feed the hooks: the project's own
+# (tests/data/examples/README.md), so a clone needs nothing beside it.
 # shellcheck disable=SC2034
-VECTORS=${SINCH_VECTORS:-$SRCDIR/../shared/vectors/sinch}
+FIXTURES=$SRCDIR/tests/data/examples
 # The PATH a hook gets: a plain system one (no ~/bin, no pyenv).
 HOOK_PATH=/usr/local/bin:/usr/bin:/bin
 

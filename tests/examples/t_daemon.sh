@@ -125,27 +125,28 @@ expect_eq "row after a late Queued" "Delivered 0 2026-11-27T10:00:05.000Z" \
     "$(row D1 +46700000001)"
 grep -q '0 of 1 row(s) changed' "$T/daemon.stderr" ||
     check_fail "the hook's note is not in the daemon's log"
-expect_post "batch report" 200 "$VECTORS/delivery_report_sms_multi_status.json"
+expect_post "batch report" 200 \
+    "$FIXTURES/delivery_report_sms_multi_status.json"
 expect_eq "batch row (Dispatched)" "Dispatched 401" \
-    "$(row 01FC66621XXXXX119Z8PMV1QPQ +44231235674 | cut -d' ' -f1-2)"
+    "$(row 01JGM9S346Q3D25VT4F5V37E3S +447700900123 | cut -d' ' -f1-2)"
 expect_eq "batch row (Delivered)" "Delivered 0" \
-    "$(row 01FC66621XXXXX119Z8PMV1QPQ +44231235675 | cut -d' ' -f1-2)"
+    "$(row 01JGM9S346Q3D25VT4F5V37E3S +447700900124 | cut -d' ' -f1-2)"
 
 # --- Inbound messages.
-expect_post "mo_text" 200 "$VECTORS/mo_text_all_fields.json"
+expect_post "mo_text" 200 "$FIXTURES/mo_text_all_fields.json"
 n=$(requests)
 expect_eq "mo_text forwarded" \
-    '{"text":"SMS from +11203494390 to 11203453453: a body"}' \
+    '{"text":"SMS from +447700900461 to 447700900900: Where is order 4417?"}' \
     "$(jq -c . "$RECV_DIR/req.$n" 2>/dev/null)"
 rows=$(sqlite3 -init /dev/null "$DB" 'SELECT count(*) FROM recipient_status')
 expect_eq "inbound adds no row" 3 "$rows"
 receiver_status 500
-expect_post "receiver failing" 503 "$VECTORS/mo_media_all_fields.json"
+expect_post "receiver failing" 503 "$FIXTURES/mo_media_all_fields.json"
 receiver_status 200
 expect_post "retry once the receiver is back" 200 \
-    "$VECTORS/mo_media_all_fields.json"
+    "$FIXTURES/mo_media_all_fields.json"
 expect_eq "forwarded: 1 + failed try + retry" $((n + 2)) "$(requests)"
-jq -e '.text | startswith("MMS from +11203494390 to 11203453453: Subject:")' \
+jq -e '.text | startswith("MMS from +447700900461 to 447700900900: Subject:")' \
     "$RECV_DIR/req.$((n + 2))" >/dev/null ||
     check_fail "mo_media retry: $(cat "$RECV_DIR/req.$((n + 2))")"
 

@@ -36,30 +36,32 @@ forward()
 }
 
 # --- What is posted.
-forward "mo_text" "$(record_from_body "$VECTORS/mo_text_all_fields.json")" \
-    "SMS from +11203494390 to 11203453453: a body"
+forward "mo_text" "$(record_from_body "$FIXTURES/mo_text_all_fields.json")" \
+    "SMS from +447700900461 to 447700900900: Where is order 4417?"
 forward "mo_text (minimal)" \
-    "$(record_from_body "$VECTORS/mo_text_minimal.json")" \
-    "SMS from 16051234567 to 13185551234: This is a test message."
-forward "mo_binary" "$(record_from_body "$VECTORS/mo_binary_base64_udh.json")" \
-    "SMS from 16051234567 to 13185551234: (binary message, 16 bytes base64)"
-node=$VECTORS/mo_binary_node.json
-forward "mo_binary (padded)" "$(record_from_body "$node")" \
-    "$(jq -r '"SMS from \(.from) to \(.to): (binary message,"
-	+ " \(.body | length) bytes base64)"' "$node")"
-forward "mo_media" "$(record_from_body "$VECTORS/mo_media_all_fields.json")" \
-    "MMS from +11203494390 to 11203453453: Subject: mmy subject
-my message
-media: https://foo.url (content/type) [a status]"
+    "$(record_from_body "$FIXTURES/mo_text_minimal.json")" \
+    "SMS from 12025550116 to 12025550199: Yes, Thursday works for me."
+forward "mo_binary" \
+    "$(record_from_body "$FIXTURES/mo_binary_base64_udh.json")" \
+    "SMS from 12025550116 to 12025550199: (binary message, 16 bytes base64)"
+# The "==" padding counts: 28 characters, as sent.
+forward "mo_binary (padded)" \
+    "$(record_from_body "$FIXTURES/mo_binary_padded.json")" \
+    "SMS from 447700900588 to 447700900900: (binary message, 28 bytes base64)"
+# A media status outside Sinch's documented set is shown as sent.
+forward "mo_media" "$(record_from_body "$FIXTURES/mo_media_all_fields.json")" \
+    "MMS from +447700900461 to 447700900900: Subject: Damaged parcel
+Photo of the box as it arrived
+media: https://mms.example.net/in/01JGWPQ5/box.jpg (image/jpeg) [Quarantined]"
 forward "mo_media (uploaded)" \
-    "$(record_from_body "$VECTORS/mo_media_uploaded.json")" \
-    "MMS from +11203494390 to 11203453453: Subject: mmy subject
-my message
-media: https://foo.url (content/type)"
+    "$(record_from_body "$FIXTURES/mo_media_uploaded.json")" \
+    "MMS from +447700900588 to 447700900900: Subject: Meter reading
+Reading for flat 4B
+media: https://mms.example.net/in/01JGA7/meter.png (image/png)"
 forward "mo_media (no media)" \
-    "$(record_from_body "$VECTORS/mo_media_no_media_array.json")" \
-    "MMS from +46701234567 to +46709876543: Subject: Hi
-Text only MMS"
+    "$(record_from_body "$FIXTURES/mo_media_no_media_array.json")" \
+    "MMS from +12025550116 to +12025550199: Subject: Running late
+About ten minutes"
 forward "mo_media (empty)" \
     "$(record_from_json '{"type":"mo_media","from":"+1","to":"2","id":"m",
 	"received_at":"2026-11-27T10:00:00Z","body":{}}')" \
@@ -75,14 +77,14 @@ forward "special characters" \
 # --- Not inbound: exit 0, no request.
 before=$(requests)
 for v in recipient_delivery_report_sms_all_fields delivery_report_sms_full; do
-	run_hook "$(record_from_body "$VECTORS/$v.json")" "$HOOK"
+	run_hook "$(record_from_body "$FIXTURES/$v.json")" "$HOOK"
 	expect_rc "$v" 0
 done
 run_hook "$(record_from_json '{"type":"some_future_type"}')" "$HOOK"
 expect_rc "unknown kind" 0
 expect_eq "no request for other kinds" "$before" "$(requests)"
 
-TEXT_RECORD=$(record_from_body "$VECTORS/mo_text_minimal.json")
+TEXT_RECORD=$(record_from_body "$FIXTURES/mo_text_minimal.json")
 
 # --- The receiver's answer decides.
 for code in 500 503 429 400 401 403 404 410 301; do
@@ -120,14 +122,14 @@ expect_rc "connection refused" 75
 printf '  %s?token=a%%22b\\c&x=1  \r\nsecond line\n' "$URL" >"$T/url"
 HOOK_ENV=("FORWARD_URL_FILE=$T/url")
 forward "URL from a file" "$TEXT_RECORD" \
-    "SMS from 16051234567 to 13185551234: This is a test message."
+    "SMS from 12025550116 to 12025550199: Yes, Thursday works for me."
 got=$(cat "$RECV_DIR/req.$(requests).path")
 expect_eq "URL from a file: path and query" '/hooks/chat?token=a%22b\c&x=1' \
     "$got"
 # FORWARD_URL wins over FORWARD_URL_FILE.
 HOOK_ENV=("FORWARD_URL=$URL" "FORWARD_URL_FILE=$T/no-such-file")
 forward "FORWARD_URL first" "$TEXT_RECORD" \
-    "SMS from 16051234567 to 13185551234: This is a test message."
+    "SMS from 12025550116 to 12025550199: Yes, Thursday works for me."
 
 # --- No usable URL: 75 (a configuration mistake must not drop messages).
 before=$(requests)

@@ -105,19 +105,20 @@ after=$(sqlite3 -init /dev/null "$DB" \
 expect_eq "replayed report leaves the row alone" "$before" "$after"
 
 # --- Batch delivery reports: one row per listed recipient.
-status_hook "$(record_from_body "$VECTORS/delivery_report_sms_full_docs.json")"
+status_hook "$(record_from_body \
+    "$FIXTURES/delivery_report_sms_full_docs.json")"
 expect_rc "full batch report (docs)" 0
-expect_eq "batch row 123456789" "Queued 400 0 2026-11-27T14:00:00.123Z -" \
-    "$(row '{batch_id}' 123456789)"
-expect_eq "batch row 987654321" "Delivered 0 1 2026-11-27T14:00:00.123Z -" \
-    "$(row '{batch_id}' 987654321)"
-expect_eq "batch row 123459876" "Delivered 0 1 2026-11-27T14:00:00.123Z -" \
-    "$(row '{batch_id}' 123459876)"
-status_hook "$(record_from_body "$VECTORS/delivery_report_sms_full.json")"
+expect_eq "batch row 12025550143" "Queued 400 0 2026-11-27T14:00:00.123Z -" \
+    "$(row 01JGQKFBF5KZNWJ47TAN9ZT24M 12025550143)"
+expect_eq "batch row 12025550178" "Delivered 0 1 2026-11-27T14:00:00.123Z -" \
+    "$(row 01JGQKFBF5KZNWJ47TAN9ZT24M 12025550178)"
+expect_eq "batch row 12025550191" "Delivered 0 1 2026-11-27T14:00:00.123Z -" \
+    "$(row 01JGQKFBF5KZNWJ47TAN9ZT24M 12025550191)"
+status_hook "$(record_from_body "$FIXTURES/delivery_report_sms_full.json")"
 expect_rc "full batch report" 0
 expect_eq "batch client_reference" \
-    "Delivered 0 1 2026-11-27T14:00:00.123Z a client reference" \
-    "$(row 01FC66621XXXXX119Z8PMV1QPQ 44231235674)"
+    "Delivered 0 1 2026-11-27T14:00:00.123Z spring campaign 26" \
+    "$(row 01JG3E28JT97KB6CQ643DZVMXX 447700900310)"
 # A recipient already Delivered is not set back by a later batch report
 # that still lists it as Dispatched; "code": "0" as a string is read as 0.
 RECEIVED_AT=2026-11-27T15:00:00.000Z
@@ -135,7 +136,7 @@ expect_eq "batch string code" "Delivered 0 1 2026-11-27T15:00:00.000Z -" \
 n=$(rows_count)
 # A summary report (no recipients) writes nothing.
 status_hook "$(record_from_body \
-    "$VECTORS/delivery_report_sms_summary_no_recipients.json")"
+    "$FIXTURES/delivery_report_sms_summary_no_recipients.json")"
 expect_rc "summary report" 0
 expect_eq "summary report adds no row" "$n" "$(rows_count)"
 
@@ -197,8 +198,8 @@ expect_eq "bad records add no row" "$n" "$(rows_count)"
 
 # --- Other kinds: 0, and no database is even created.
 OTHER_DB=$T/db/other.db
-for v in mo_text_all_fields mo_binary_node mo_media_all_fields; do
-	run_hook "$(record_from_body "$VECTORS/$v.json")" "$HOOK" --db "$OTHER_DB"
+for v in mo_text_all_fields mo_binary_padded mo_media_all_fields; do
+	run_hook "$(record_from_body "$FIXTURES/$v.json")" "$HOOK" --db "$OTHER_DB"
 	expect_rc "inbound $v" 0
 done
 run_hook "$(record_from_json '{"type":"some_future_type","x":1}')" \
