@@ -179,8 +179,11 @@ START_TEST(test_auth_signature_shared_vector)
 	struct auth	*a;
 	char		 path[PATH_MAX], sig[64];
 
-	if (dir == NULL)
-		return;		/* the shared vectors are not here */
+	if (dir == NULL) {
+		fprintf(stderr, "auth: the shared vectors are not here, the "
+		    "signed Sinch vector is not checked\n");
+		return;
+	}
 	snprintf(path, sizeof(path), "%s/%s", dir, VEC_FILE);
 	body = fixture_read_path(path);
 	ck_assert_msg(body != NULL, "unable to read %s", path);
