@@ -129,19 +129,25 @@ set_reason(char *reason, size_t len, const char *why)
 		snprintf(reason, len, "%s", why);
 }
 
-/* The certificate cached for url, or NULL. */
+/* The certificate cached for url, or NULL; the caller holds the lock. */
+static const struct sns_cert *
+cert_lookup(const struct sns *sns, const char *url)
+{
+	size_t	i;
+
+	for (i = 0; i < sns->ncerts; i++)
+		if (strcmp(sns->certs[i].url, url) == 0)
+			return &sns->certs[i];
+	return NULL;
+}
+
 static const struct sns_cert *
 cert_find(struct sns *sns, const char *url)
 {
-	const struct sns_cert	*c = NULL;
-	size_t			 i;
+	const struct sns_cert	*c;
 
 	pthread_mutex_lock(&sns->lock);
-	for (i = 0; i < sns->ncerts; i++)
-		if (strcmp(sns->certs[i].url, url) == 0) {
-			c = &sns->certs[i];
-			break;
-		}
+	c = cert_lookup(sns, url);
 	pthread_mutex_unlock(&sns->lock);
 	return c;
 }
@@ -217,23 +223,31 @@ cert_parse(struct sns_cert *c, const char *data, size_t len, char *err,
 	return 0;
 }
 
+static void
+cert_fini(struct sns_cert *c)
+{
+	if (c->key != NULL)
+		gnutls_pubkey_deinit(c->key);
+	free(c->url);
+	memset(c, 0, sizeof(*c));
+}
+
 /*
- * Publishes c (its url is taken) and returns the table's entry; when the
- * table is full, returns NULL and c stays the caller's.
+ * Publishes c and returns the table's entry; c is taken, or freed when
+ * the URL is there already.  When the table is full, returns NULL and c
+ * stays the caller's.
  */
 static const struct sns_cert *
 cert_add(struct sns *sns, struct sns_cert *c)
 {
-	const struct sns_cert	*added = NULL;
-	size_t			 i;
+	const struct sns_cert	*added;
 
 	pthread_mutex_lock(&sns->lock);
-	/* Fetched meanwhile by another path: keep the first. */
-	for (i = 0; i < sns->ncerts; i++)
-		if (strcmp(sns->certs[i].url, c->url) == 0) {
-			added = &sns->certs[i];
-			goto done;
-		}
+	/* Read or fetched meanwhile by another thread: keep the first. */
+	if ((added = cert_lookup(sns, c->url)) != NULL) {
+		cert_fini(c);
+		goto done;
+	}
 	if (sns->ncerts < nitems(sns->certs)) {
 		sns->certs[sns->ncerts] = *c;
 		added = &sns->certs[sns->ncerts++];
@@ -249,14 +263,6 @@ done:
 	return added;
 }
 
-static void
-cert_fini(struct sns_cert *c)
-{
-	if (c->key != NULL)
-		gnutls_pubkey_deinit(c->key);
-	free(c->url);
-	memset(c, 0, sizeof(*c));
-}
 
 /* The last path segment of a certificate URL: its name in cert_dir. */
 static const char *
