@@ -747,18 +747,53 @@ sns_confirmed(void *arg, enum sns_verdict v, const char *reason)
 }
 
 /*
+ * Steps 5-7, alike on both routes: the record of report, decoded from
+ * the len bytes at body, and their dedup digest, handed to the sinks.
+ * The caller holds a reference for them, which request_done() lets go.
+ * Returns 0, or -1 when memory ran out: report is freed, and the
+ * reference is still the caller's.
+ */
+static int
+request_deliver(struct request *req, struct report *report,
+    const char *body, size_t len)
+{
+	struct http	*h = req->http;
+	struct buf	*line;
+	uint8_t		 digest[DEDUP_DIGEST_LEN];
+	const uint8_t	*dp = NULL;	/* digest, when dedup is on */
+
+	/* Read by the access line, maybe after the SNS deadline answered. */
+	pthread_mutex_lock(&req->type_lock);
+	snprintf(req->type, sizeof(req->type), "%s", report->type);
+	pthread_mutex_unlock(&req->type_lock);
+	metrics_report(report->type, report->kind == REPORT_RECIPIENT ?
+	    report->status : NULL);
+	if ((line = buf_new(len + 768)) == NULL ||
+	    record_encode(line, report, req->id, &req->received_at, body,
+	    len) == -1) {
+		buf_free(line);
+		report_free(report);
+		return -1;
+	}
+	/* The digest is only for dedup; without it, skip the hashing. */
+	if (h->sinks->dedup != NULL) {
+		dedup_digest(body, len, digest);
+		dp = digest;
+	}
+	return sinks_deliver(h->sinks, report, line, dp, req->id,
+	    request_done, req);
+}
+
+/*
  * A verified Notification: its Message is the callback, decoded, recorded
- * and delivered as on the direct route, deduplicated by its own bytes.
+ * and delivered as on the direct route, deduplicated by its own bytes
+ * (SNS retries keep MessageId, a re-publish does not).
  */
 static void
 sns_deliver(struct request *req)
 {
-	struct http			*h = req->http;
 	const struct sns_envelope	*e = &req->envelope;
 	struct report			*report;
-	struct buf			*line = NULL;
-	uint8_t				 digest[DEDUP_DIGEST_LEN];
-	const uint8_t			*dp = NULL;
 	char				 err[HTTP_REASON_MAX - 32];
 
 	report = report_decode(e->message, e->message_len, err, sizeof(err));
@@ -770,30 +805,15 @@ sns_deliver(struct request *req)
 		    err);
 		return;
 	}
-	pthread_mutex_lock(&req->type_lock);
-	snprintf(req->type, sizeof(req->type), "%s", report->type);
-	pthread_mutex_unlock(&req->type_lock);
-	metrics_report(report->type, report->kind == REPORT_RECIPIENT ?
-	    report->status : NULL);
 	if ((report->sns_message_id = strdup(e->message_id)) == NULL ||
-	    (report->sns_topic_arn = strdup(e->topic_arn)) == NULL ||
-	    (line = buf_new(e->message_len + 768)) == NULL ||
-	    record_encode(line, report, req->id, &req->received_at,
-	    e->message, e->message_len) == -1) {
-		buf_free(line);
+	    (report->sns_topic_arn = strdup(e->topic_arn)) == NULL) {
 		report_free(report);
 		request_complete(req, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "out of memory, retry later");
 		return;
 	}
-	/* SNS retries keep MessageId, a re-publish does not: the bytes do. */
-	if (h->sinks->dedup != NULL) {
-		dedup_digest(e->message, e->message_len, digest);
-		dp = digest;
-	}
 	/* The reference passes to the sinks, and back with the answer. */
-	if (sinks_deliver(h->sinks, report, line, dp, req->id, request_done,
-	    req) == -1)
+	if (request_deliver(req, report, e->message, e->message_len) == -1)
 		request_complete(req, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "out of memory, retry later");
 }
@@ -899,13 +919,10 @@ request_process(struct request *req)
 {
 	struct http		*h = req->http;
 	struct report		*report;
-	struct buf		*line;
 	struct auth_failure	 af = { NULL, NULL };
 	enum auth_verdict	 v;
 	const char		*body = req->body.data != NULL ?
 				    req->body.data : "";
-	uint8_t			 digest[DEDUP_DIGEST_LEN];
-	const uint8_t		*dp = NULL;	/* digest, when dedup is on */
 	char			 err[HTTP_REASON_MAX - 16];
 
 	if (req->is_token) {
@@ -938,28 +955,10 @@ request_process(struct request *req)
 		request_set(req, MHD_HTTP_BAD_REQUEST, "%s", err);
 		return true;
 	}
-	snprintf(req->type, sizeof(req->type), "%s", report->type);
-	metrics_report(report->type, report->kind == REPORT_RECIPIENT ?
-	    report->status : NULL);
-	if ((line = buf_new(req->body.len + 512)) == NULL ||
-	    record_encode(line, report, req->id, &req->received_at,
-	    body, req->body.len) == -1) {
-		buf_free(line);
-		report_free(report);
-		request_set(req, MHD_HTTP_SERVICE_UNAVAILABLE,
-		    "out of memory, retry later");
-		return true;
-	}
-	/* The digest is only for dedup; without it, skip the hashing. */
-	if (h->sinks->dedup != NULL) {
-		dedup_digest(body, req->body.len, digest);
-		dp = digest;
-	}
 	req->state = REQ_PENDING;
 	atomic_store(&req->park, PARK_DELIVERING);
 	request_hold(req);		/* the sinks' */
-	if (sinks_deliver(h->sinks, report, line, dp, req->id, request_done,
-	    req) == -1) {
+	if (request_deliver(req, report, body, req->body.len) == -1) {
 		atomic_store(&req->park, PARK_NONE);
 		request_release(req);
 		request_set(req, MHD_HTTP_SERVICE_UNAVAILABLE,
