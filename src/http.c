@@ -518,9 +518,21 @@ request_park(struct request *req)
 {
 	int	park = PARK_DELIVERING;
 
+	/* Answered in this very thread: nothing to wait for. */
+	if (atomic_load(&req->park) == PARK_SYNC_DONE)
+		return true;
+	/*
+	 * A parked SNS request is answered in time, come what may.  Armed
+	 * before it is parked, so that an answer meanwhile disarms it.
+	 */
+	if (req->is_sns)
+		deadline_arm(req);
 	if (!atomic_compare_exchange_strong(&req->park, &park,
-	    PARK_SUSPENDING))
+	    PARK_SUSPENDING)) {
+		if (req->is_sns)
+			deadline_disarm(req);
 		return true;		/* PARK_SYNC_DONE */
+	}
 	MHD_suspend_connection(req->conn);
 	park = PARK_SUSPENDING;
 	if (!atomic_compare_exchange_strong(&req->park, &park, PARK_PARKED))
@@ -901,7 +913,6 @@ request_sns(struct request *req)
 	req->state = REQ_PENDING;
 	atomic_store(&req->park, PARK_DELIVERING);
 	request_hold(req);		/* the checks', then the sinks' */
-	deadline_arm(req);
 	v = sns_check(h->sns, &req->envelope, err, sizeof(err), sns_checked,
 	    req);
 	if (v != SNS_PENDING)
