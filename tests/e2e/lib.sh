@@ -676,20 +676,25 @@ expect_config_rejected()
 }
 
 # make_bodies_load_config FILE BODY...: a curl -K file with one POST per
-# BODY file (its answer body goes to BODY.answer).  Each transfer writes
+# BODY file (its answer body goes to BODY.answer) to $LOAD_URL (default
+# $URL), with the headers in $LOAD_HEADERS, one per line (default
+# Content-Type: application/json).  Each transfer writes
 # "code|curl-exit|x-request-id|retry-after|BODY" to curl's stdout, so
 # summarize_results and ids_of_200 apply.
 make_bodies_load_config()
 {
-	local file=$1 body n=0
+	local file=$1 body n=0 h url=${LOAD_URL:-$URL}
+	local headers=${LOAD_HEADERS:-Content-Type: application/json}
 
 	shift
 	{
 		for body in "$@"; do
 			n=$((n + 1))
-			printf 'url = "%s"\n' "$URL"
+			printf 'url = "%s"\n' "$url"
 			printf 'data-binary = "@%s"\n' "$body"
-			printf 'header = "Content-Type: application/json"\n'
+			while IFS= read -r h; do
+				printf 'header = "%s"\n' "$h"
+			done <<<"$headers"
 			printf 'output = "%s.answer"\n' "$body"
 			printf 'connect-timeout = 10\nmax-time = %d\n' \
 			    "$CURL_MAX_TIME"

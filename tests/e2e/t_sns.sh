@@ -382,22 +382,13 @@ scrape()
 # lines "code|exit|id|retry-after|file" in $T/NAME.results.
 parallel_post()
 {
-	local name=$1 f n=0
+	local name=$1 f headers
 
 	shift
-	for f in "$@"; do
-		n=$((n + 1))
-		printf 'url = "%s"\n' "$SNS_URL"
-		printf 'data-binary = "@%s"\n' "$f"
-		printf 'header = "Content-Type: text/plain; charset=UTF-8"\n'
-		printf 'header = "x-amz-sns-message-type: Notification"\n'
-		printf 'output = "%s.answer"\n' "$f"
-		printf 'max-time = %d\n' "$CURL_MAX_TIME"
-		printf 'write-out = "%s|%s\\n"\n' \
-		    '%{http_code}|%{exitcode}|%header{x-request-id}|%header{retry-after}' \
-		    "$f"
-		(($# > n)) && printf 'next\n'
-	done >"$T/$name.cfg"
+	headers=$'Content-Type: text/plain; charset=UTF-8\n'
+	headers+='x-amz-sns-message-type: Notification'
+	LOAD_URL=$SNS_URL LOAD_HEADERS=$headers \
+	    make_bodies_load_config "$T/$name.cfg" "$@"
 	timeout -k 5 60 curl -sS --no-progress-meter --parallel \
 	    --parallel-immediate --parallel-max "$#" -K "$T/$name.cfg" \
 	    >"$T/$name.results" 2>"$T/$name.stderr"
