@@ -10,7 +10,7 @@ DOCDIR	?= $(PREFIX)/share/doc/sinch-webhookd
 # with another PREFIX, say UNITDIR=/etc/systemd/system.
 UNITDIR	?= $(PREFIX)/lib/systemd/system
 
-PKGS	 = libmicrohttpd libconfig nettle gnutls libsystemd libcurl
+PKGS	 = libmicrohttpd libconfig nettle gnutls libsystemd libcurl libpq
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla
 CFLAGS	?= -O2 -g
