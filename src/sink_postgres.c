@@ -788,7 +788,13 @@ pg_connect(struct pg_conn *c, bool *fatal, char *err, size_t errlen)
 	PQsetNoticeProcessor(conn, pg_notice, p);
 	snprintf(timeout, sizeof(timeout), "SET statement_timeout = %d",
 	    cfg->statement_timeout_ms);
-	if (pg_run(conn, timeout, 0, NULL, NULL, why, sizeof(why)) == -1) {
+	/*
+	 * One plan for every batch: the statement's shape never changes,
+	 * and planning it anew for each one costs more than the rows.
+	 */
+	if (pg_run(conn, timeout, 0, NULL, NULL, why, sizeof(why)) == -1 ||
+	    pg_run(conn, "SET plan_cache_mode = force_generic_plan", 0, NULL,
+	    NULL, why, sizeof(why)) == -1) {
 		snprintf(err, errlen, "%s: %s", p->name, why);
 		goto done;
 	}
@@ -991,6 +997,11 @@ pg_quote_table(const char *table)
 	return s;
 }
 
+/*
+ * The INSERT, its rows in dedup_key order: two statements holding some
+ * of the same reports (a retry landing on two replicas) then wait for
+ * each other in the same order and never deadlock.
+ */
 static char *
 pg_insert_sql(const char *table)
 {
@@ -1008,7 +1019,7 @@ pg_insert_sql(const char *table)
 			goto done;
 	if (buf_printf(b, ") SELECT %s FROM unnest(string_to_array($1, ','), "
 	    "string_to_array($2, ','), string_to_array($3, E'\\n')::jsonb[]) "
-	    "AS u(k, a, r) ON CONFLICT (dedup_key) DO NOTHING",
+	    "AS u(k, a, r) ORDER BY k ON CONFLICT (dedup_key) DO NOTHING",
 	    pg_select) == -1)
 		goto done;
 	s = strdup(b->data);
