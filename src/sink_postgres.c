@@ -602,17 +602,16 @@ pg_setup_table(struct pg_pool *p, PGconn *conn, bool *fatal, char *err,
 	char		 why[256];
 	size_t		 i;
 	int		 row, nrows, ret = -1;
-	bool		 created, locked = false;
+	bool		 missing, created, locked = false;
 
 	*fatal = false;
 	if (pg_run(conn, "SELECT to_regclass($1) IS NULL", 1, params, &res,
 	    why, sizeof(why)) == -1)
 		goto failed;
-	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
-		PQclear(res);
-		res = NULL;
-		if ((sql = buf_new(1024)) == NULL)
-			goto nomem;
+	missing = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	res = NULL;
+	if (missing) {
 		/*
 		 * The lock serialises replicas and connections starting
 		 * together; the first of them creates it.  A session lock,
@@ -628,6 +627,10 @@ pg_setup_table(struct pg_pool *p, PGconn *conn, bool *fatal, char *err,
 		    &res, why, sizeof(why)) == -1)
 			goto failed;
 		created = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		PQclear(res);
+		res = NULL;
+		if ((sql = buf_new(1024)) == NULL)
+			goto nomem;
 		if (buf_printf(sql, "CREATE TABLE IF NOT EXISTS %s (seq "
 		    "bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
 		    p->table) == -1)
