@@ -55,7 +55,7 @@ struct sink_config {
 	char		*conninfo;	/* libpq's, without a password */
 	char		*password_file;	/* or NULL */
 	char		*table;		/* "sinch_reports", [schema.]name */
-	int		 connections;	/* 4, 1..64 */
+	int		 connections;	/* 2, 1..64 */
 	int		 statement_timeout_ms; /* 5000, 100..600000 */
 	int		 queue_wait_ms;	/* 1000, 1..60000 */
 };

@@ -520,8 +520,9 @@ static const struct config_schema sink_exec_schema = {
 static const struct config_int sink_postgres_ints[] = {
 	/* key			field
 	 *    min	max		default */
+	/* Two: one batch is sent while the other commits. */
 	{ "connections",	CFG_SINK_INT(connections),
-	    1,		64,		4 },
+	    1,		64,		2 },
 	{ "statement_timeout_ms", CFG_SINK_INT(statement_timeout_ms),
 	    100,	600000,		5000 },
 	{ "queue_wait_ms",	CFG_SINK_INT(queue_wait_ms),

@@ -200,7 +200,7 @@ START_TEST(test_config_postgres_sink)
 	ck_assert_str_eq(sc->conninfo, "host=127.0.0.1 dbname=sinch");
 	ck_assert_ptr_null(sc->password_file);
 	ck_assert_str_eq(sc->table, "sinch_reports");
-	ck_assert_int_eq(sc->connections, 4);
+	ck_assert_int_eq(sc->connections, 2);
 	ck_assert_int_eq(sc->statement_timeout_ms, 5000);
 	ck_assert_int_eq(sc->queue_wait_ms, 1000);
 	ck_assert(sc->required);
