@@ -22,6 +22,8 @@ int		 buf_reserve(struct buf *, size_t more);
 int		 buf_append(struct buf *, const void *, size_t);
 int		 buf_puts(struct buf *, const char *);
 int		 buf_putc(struct buf *, char);
+int		 buf_printf(struct buf *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 void		 buf_reset(struct buf *);
 
 #endif

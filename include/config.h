@@ -20,7 +20,8 @@ enum log_level {
 enum sink_kind {
 	SINK_KIND_FILE,
 	SINK_KIND_STDOUT,
-	SINK_KIND_EXEC
+	SINK_KIND_EXEC,
+	SINK_KIND_POSTGRES
 };
 
 /* At most this many sinks: dedup keeps one bit per sink. */
@@ -49,6 +50,14 @@ struct sink_config {
 	size_t		 nenv;
 	int		 timeout_ms;	/* 10000, 1..3600000 */
 	int		 max_concurrent; /* 4, 1..1024 */
+
+	/* SINK_KIND_POSTGRES */
+	char		*conninfo;	/* libpq's, without a password */
+	char		*password_file;	/* or NULL */
+	char		*table;		/* "sinch_reports", [schema.]name */
+	int		 connections;	/* 4, 1..64 */
+	int		 statement_timeout_ms; /* 5000, 100..600000 */
+	int		 queue_wait_ms;	/* 1000, 1..60000 */
 };
 
 /* One OAuth 2.0 client allowed to ask for tokens. */

@@ -31,6 +31,15 @@ void	metrics_report(const char *type, const char *status);
 void	metrics_sink(size_t sink, enum sink_verdict v, double seconds);
 /* Exec slots of sink number sink in use: +1 when taken, -1 when freed. */
 void	metrics_exec_slots(size_t sink, int delta);
+/*
+ * The postgres sink number sink: connections up and busy (+1/-1); a
+ * batch of rows committed, inserted of them new, after seconds; a failed
+ * attempt to connect.
+ */
+void	metrics_pg_connections(size_t sink, int up, int busy);
+void	metrics_pg_batch(size_t sink, size_t rows, size_t inserted,
+	    double seconds);
+void	metrics_pg_connect_failure(size_t sink);
 /* Sink number sink was not called: it already took these bytes. */
 void	metrics_dedup_skip(size_t sink);
 /* A request answered without any delivery: all required sinks had it. */

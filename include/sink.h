@@ -61,12 +61,14 @@ struct sink_job {
 	struct sink		*sink;
 	struct sink_job		*next;		/* free for the sink's queue */
 	enum sink_verdict	 verdict;	/* free for the sink's use */
+	uint64_t		 stamp;		/* free for the sink's use */
 };
 
 struct sinks {
 	struct sink	*v;
 	size_t		 n;
 	struct dedup	*dedup;		/* NULL: off */
+	bool		 want_digest;	/* a sink keys on it: always hash */
 	const char	*state_file;	/* where dedup is kept, or NULL */
 };
 
@@ -104,6 +106,8 @@ void		 sinks_free(struct sinks *);
 const struct report	*sink_job_report(const struct sink_job *);
 const char		*sink_job_line(const struct sink_job *, size_t *len);
 const char		*sink_job_id(const struct sink_job *);
+/* The body's SHA-256 (DEDUP_DIGEST_LEN bytes), or NULL if none was given. */
+const uint8_t		*sink_job_digest(const struct sink_job *);
 /* The job is finished; it must not be touched after this. */
 void			 sink_job_done(struct sink_job *, enum sink_verdict);
 const char		*sink_verdict_name(enum sink_verdict);
@@ -112,5 +116,6 @@ const char		*sink_verdict_name(enum sink_verdict);
 extern const struct sink_ops	sink_file_ops;
 extern const struct sink_ops	sink_stdout_ops;
 extern const struct sink_ops	sink_exec_ops;
+extern const struct sink_ops	sink_postgres_ops;
 
 #endif

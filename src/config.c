@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include <libconfig.h>
+#include <libpq-fe.h>
 
 #include "buf.h"
 #include "config.h"
@@ -228,6 +229,8 @@ static int	check_readable(const char *, char *, size_t);
 static int	check_fingerprint(const char *, char *, size_t);
 static int	check_directory(const char *, char *, size_t);
 static int	check_topic_arn(const char *, char *, size_t);
+static int	check_conninfo(const char *, char *, size_t);
+static int	check_table(const char *, char *, size_t);
 static int	parse_sinks(struct config_ctx *, const config_setting_t *,
 		    const char *, void *);
 static int	parse_oauth2_clients(struct config_ctx *,
@@ -251,6 +254,7 @@ static const char *const sink_kind_names[] = {
 	[SINK_KIND_FILE] = "file",
 	[SINK_KIND_STDOUT] = "stdout",
 	[SINK_KIND_EXEC] = "exec",
+	[SINK_KIND_POSTGRES] = "postgres",
 };
 
 /* Enum fields are written through an int. */
@@ -512,11 +516,40 @@ static const struct config_schema sink_exec_schema = {
 	.strvs = sink_exec_strvs,	.nstrvs = nitems(sink_exec_strvs),
 };
 
+/* kind = "postgres" */
+static const struct config_int sink_postgres_ints[] = {
+	/* key			field
+	 *    min	max		default */
+	{ "connections",	CFG_SINK_INT(connections),
+	    1,		64,		4 },
+	{ "statement_timeout_ms", CFG_SINK_INT(statement_timeout_ms),
+	    100,	600000,		5000 },
+	{ "queue_wait_ms",	CFG_SINK_INT(queue_wait_ms),
+	    1,		60000,		1000 },
+};
+
+static const struct config_str sink_postgres_strs[] = {
+	/* key		field
+	 *    default	required secret	check */
+	{ "conninfo",	CFG_SINK_OFF(conninfo),
+	    NULL,	true,	false,	check_conninfo },
+	{ "password_file", CFG_SINK_OFF(password_file),
+	    NULL,	false,	false,	check_nonempty },
+	{ "table",	CFG_SINK_OFF(table),
+	    "sinch_reports", false, false, check_table },
+};
+
+static const struct config_schema sink_postgres_schema = {
+	.ints = sink_postgres_ints,	.nints = nitems(sink_postgres_ints),
+	.strs = sink_postgres_strs,	.nstrs = nitems(sink_postgres_strs),
+};
+
 /* The keys each kind adds; NULL when it adds none. */
 static const struct config_schema *const sink_kind_schemas[] = {
 	[SINK_KIND_FILE] = &sink_file_schema,
 	[SINK_KIND_STDOUT] = NULL,
 	[SINK_KIND_EXEC] = &sink_exec_schema,
+	[SINK_KIND_POSTGRES] = &sink_postgres_schema,
 };
 
 _Static_assert(nitems(sink_kind_schemas) == nitems(sink_kind_names),
@@ -859,6 +892,78 @@ check_cidr(const char *s, char *why, size_t len)
 	return 0;
 bad:
 	snprintf(why, len, "%s is not an address or CIDR",
+	    quote(q, s, strlen(s), '"'));
+	return -1;
+}
+
+/*
+ * A libpq connection string, parsed by libpq itself so that -t finds a
+ * typo without connecting.  A password is refused: it would sit in a
+ * world-readable file and in every "ps".  libpq's message may quote a
+ * token, so it is left out when the text may hold a password.
+ */
+static int
+check_conninfo(const char *s, char *why, size_t len)
+{
+	PQconninfoOption	*opts, *o;
+	char			*msg = NULL;
+	int			 ret = 0;
+
+	if ((opts = PQconninfoParse(s, &msg)) == NULL) {
+		if (msg == NULL)
+			snprintf(why, len, "out of memory");
+		else if (strcasestr(s, "password") != NULL)
+			snprintf(why, len, "not a valid libpq connection "
+			    "string");
+		else
+			snprintf(why, len, "not a valid libpq connection "
+			    "string: %.*s", (int)strcspn(msg, "\n"), msg);
+		PQfreemem(msg);
+		return -1;
+	}
+	for (o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL) {
+			snprintf(why, len, "must not hold the password: "
+			    "put it in password_file");
+			ret = -1;
+		}
+	PQconninfoFree(opts);
+	return ret;
+}
+
+static bool
+ident_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* A table, "name" or "schema.name", each as PostgreSQL folds it. */
+static int
+check_table(const char *s, char *why, size_t len)
+{
+	char		 q[CONFIG_QUOTE_MAX];
+	const char	*part = s, *dot;
+	size_t		 n;
+	int		 parts = 0;
+
+	for (;;) {
+		dot = strchr(part, '.');
+		n = dot != NULL ? (size_t)(dot - part) : strlen(part);
+		if (n == 0 || n > 63 || (part[0] >= '0' && part[0] <= '9'))
+			goto bad;
+		for (size_t i = 0; i < n; i++)
+			if (!ident_char((unsigned char)part[i]))
+				goto bad;
+		parts++;
+		if (dot == NULL)
+			break;
+		part = dot + 1;
+	}
+	if (parts <= 2)
+		return 0;
+bad:
+	snprintf(why, len, "%s is not a table name ([schema.]name, "
+	    "lower-case letters, digits and _, at most 63 bytes each)",
 	    quote(q, s, strlen(s), '"'));
 	return -1;
 }

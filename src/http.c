@@ -772,7 +772,7 @@ request_deliver(struct request *req, struct report *report,
 	struct http	*h = req->http;
 	struct buf	*line;
 	uint8_t		 digest[DEDUP_DIGEST_LEN];
-	const uint8_t	*dp = NULL;	/* digest, when dedup is on */
+	const uint8_t	*dp = NULL;	/* digest, when someone uses it */
 
 	/* Read by the access line, maybe after the SNS deadline answered. */
 	pthread_mutex_lock(&req->type_lock);
@@ -787,8 +787,8 @@ request_deliver(struct request *req, struct report *report,
 		report_free(report);
 		return -1;
 	}
-	/* The digest is only for dedup; without it, skip the hashing. */
-	if (h->sinks->dedup != NULL) {
+	/* Only dedup and the postgres sink use it; else skip the hashing. */
+	if (h->sinks->dedup != NULL || h->sinks->want_digest) {
 		dedup_digest(body, len, digest);
 		dp = digest;
 	}

@@ -76,6 +76,9 @@ static const struct {
 
 #define METRICS_BUCKETS		(nitems(metrics_buckets) + 1)
 
+/* Reports per postgres batch: 1, 2, 4, ... 1024, then +Inf. */
+#define METRICS_ROW_BUCKETS	12
+
 static const char *const metrics_verdicts[METRICS_VERDICTS] = {
 	[SINK_OK] = "ok",
 	[SINK_REJECT] = "reject",
@@ -93,6 +96,18 @@ struct metrics_sink {
 	atomic_ullong		 sum_ns;
 	atomic_int		 exec_slots;
 	atomic_ullong		 dedup_skipped;
+
+	/* kind = "postgres" */
+	bool			 is_postgres;
+	atomic_int		 pg_up;
+	atomic_int		 pg_busy;
+	atomic_ullong		 pg_commit[METRICS_BUCKETS];
+	atomic_ullong		 pg_commit_ns;
+	atomic_ullong		 pg_rows[METRICS_ROW_BUCKETS];
+	atomic_ullong		 pg_rows_sum;
+	atomic_ullong		 pg_inserted;
+	atomic_ullong		 pg_duplicate;
+	atomic_ullong		 pg_connect_failures;
 };
 
 /* A label pair and its count; immutable but for n once published. */
@@ -373,6 +388,8 @@ metrics_init(const struct config *cfg, char *err, size_t errlen)
 	m->has_sns = cfg->has_sns;
 	for (i = 0; i < cfg->nsinks; i++) {
 		m->sinks[i].is_exec = cfg->sinks[i].kind == SINK_KIND_EXEC;
+		m->sinks[i].is_postgres =
+		    cfg->sinks[i].kind == SINK_KIND_POSTGRES;
 		if ((m->sinks[i].name = strdup(cfg->sinks[i].name)) == NULL) {
 			snprintf(err, errlen, "metrics: %s", strerror(ENOMEM));
 			goto done;
@@ -456,18 +473,14 @@ metrics_report(const char *type, const char *status)
 	    status != NULL ? status : "", METRICS_OTHER);
 }
 
-void
-metrics_sink(size_t sink, enum sink_verdict v, double seconds)
+/* Counts seconds in a histogram over metrics_buckets. */
+static void
+observe_seconds(atomic_ullong *buckets, atomic_ullong *sum_ns,
+    double seconds)
 {
-	struct metrics		*m = state();
-	struct metrics_sink	*s;
 	unsigned long long	 ns = 0;
 	size_t			 i;
 
-	if (m == NULL || sink >= m->nsinks || (unsigned int)v >=
-	    METRICS_VERDICTS)
-		return;
-	s = &m->sinks[sink];
 	/* A clock that went back counts as 0; NaN too. */
 	if (seconds > 0)
 		ns = seconds >= METRICS_NS_MAX / 1e9 ? METRICS_NS_MAX :
@@ -475,9 +488,69 @@ metrics_sink(size_t sink, enum sink_verdict v, double seconds)
 	for (i = 0; i < nitems(metrics_buckets); i++)
 		if (ns <= metrics_buckets[i].ns)
 			break;
+	count(&buckets[i]);
+	atomic_fetch_add_explicit(sum_ns, ns, memory_order_relaxed);
+}
+
+void
+metrics_sink(size_t sink, enum sink_verdict v, double seconds)
+{
+	struct metrics		*m = state();
+	struct metrics_sink	*s;
+
+	if (m == NULL || sink >= m->nsinks || (unsigned int)v >=
+	    METRICS_VERDICTS)
+		return;
+	s = &m->sinks[sink];
 	count(&s->verdicts[v]);
-	count(&s->buckets[i]);
-	atomic_fetch_add_explicit(&s->sum_ns, ns, memory_order_relaxed);
+	observe_seconds(s->buckets, &s->sum_ns, seconds);
+}
+
+void
+metrics_pg_connections(size_t sink, int up, int busy)
+{
+	struct metrics	*m = state();
+
+	if (m == NULL || sink >= m->nsinks)
+		return;
+	atomic_fetch_add_explicit(&m->sinks[sink].pg_up, up,
+	    memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->sinks[sink].pg_busy, busy,
+	    memory_order_relaxed);
+}
+
+void
+metrics_pg_batch(size_t sink, size_t rows, size_t inserted, double seconds)
+{
+	struct metrics		*m = state();
+	struct metrics_sink	*s;
+	size_t			 i, bound;
+
+	if (m == NULL || sink >= m->nsinks)
+		return;
+	s = &m->sinks[sink];
+	observe_seconds(s->pg_commit, &s->pg_commit_ns, seconds);
+	for (i = 0, bound = 1; i < METRICS_ROW_BUCKETS - 1 && rows > bound;
+	    i++, bound *= 2)
+		;
+	count(&s->pg_rows[i]);
+	atomic_fetch_add_explicit(&s->pg_rows_sum, rows,
+	    memory_order_relaxed);
+	if (inserted > rows)
+		inserted = rows;
+	atomic_fetch_add_explicit(&s->pg_inserted, inserted,
+	    memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->pg_duplicate, rows - inserted,
+	    memory_order_relaxed);
+}
+
+void
+metrics_pg_connect_failure(size_t sink)
+{
+	struct metrics	*m = state();
+
+	if (m != NULL && sink < m->nsinks)
+		count(&m->sinks[sink].pg_connect_failures);
 }
 
 void
@@ -752,37 +825,149 @@ render_deliveries(struct buf *out, struct metrics *m)
  * _count always equals the +Inf bucket.  _sum is read apart and may lag
  * or lead them by the jobs finishing meanwhile.
  */
+/*
+ * One histogram over metrics_buckets, for the sink named sink: each bucket
+ * read once, and _count their total.
+ */
+static int
+render_seconds(struct buf *out, const char *name, const char *sink,
+    atomic_ullong *buckets, atomic_ullong *sum_ns)
+{
+	unsigned long long	 total = 0;
+	const char		*le;
+	char			 metric[64];
+	size_t			 b;
+
+	for (b = 0; b < METRICS_BUCKETS; b++) {
+		le = b < nitems(metrics_buckets) ?
+		    metrics_buckets[b].le : "+Inf";
+		total += load(&buckets[b]);
+		snprintf(metric, sizeof(metric), "%s_bucket", name);
+		if (put_sample(out, metric, "sink", sink, "le", le) == -1 ||
+		    put(out, "%llu\n", total) == -1)
+			return -1;
+	}
+	snprintf(metric, sizeof(metric), "%s_sum", name);
+	if (put_sample(out, metric, "sink", sink, NULL, NULL) == -1 ||
+	    put_seconds(out, load(sum_ns)) == -1)
+		return -1;
+	snprintf(metric, sizeof(metric), "%s_count", name);
+	if (put_sample(out, metric, "sink", sink, NULL, NULL) == -1 ||
+	    put(out, "%llu\n", total) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * The buckets are read once each, and _count is their total, so that
+ * _count always equals the +Inf bucket.  _sum is read apart and may lag
+ * or lead them by the jobs finishing meanwhile.
+ */
 static int
 render_durations(struct buf *out, struct metrics *m)
 {
-	struct metrics_sink	*s;
-	unsigned long long	 total;
-	const char		*le;
-	size_t			 i, b;
+	size_t	 i;
 
 	if (put_family(out, "sink_duration_seconds", "histogram",
 	    "Time each sink took to finish a job.") == -1)
 		return -1;
-	for (i = 0; i < m->nsinks; i++) {
-		s = &m->sinks[i];
-		total = 0;
-		for (b = 0; b < METRICS_BUCKETS; b++) {
-			le = b < nitems(metrics_buckets) ?
-			    metrics_buckets[b].le : "+Inf";
-			total += load(&s->buckets[b]);
-			if (put_sample(out, "sink_duration_seconds_bucket",
-			    "sink", s->name, "le", le) == -1 ||
-			    put(out, "%llu\n", total) == -1)
-				return -1;
-		}
-		if (put_sample(out, "sink_duration_seconds_sum", "sink",
-		    s->name, NULL, NULL) == -1 ||
-		    put_seconds(out, load(&s->sum_ns)) == -1 ||
-		    put_sample(out, "sink_duration_seconds_count", "sink",
-		    s->name, NULL, NULL) == -1 ||
-		    put(out, "%llu\n", total) == -1)
+	for (i = 0; i < m->nsinks; i++)
+		if (render_seconds(out, "sink_duration_seconds",
+		    m->sinks[i].name, m->sinks[i].buckets,
+		    &m->sinks[i].sum_ns) == -1)
+			return -1;
+	return 0;
+}
+
+static int
+render_pg_rows(struct buf *out, struct metrics_sink *s)
+{
+	unsigned long long	 total = 0;
+	char			 le[16];
+	size_t			 b;
+
+	for (b = 0; b < METRICS_ROW_BUCKETS; b++) {
+		if (b + 1 < METRICS_ROW_BUCKETS)
+			snprintf(le, sizeof(le), "%u", 1U << b);
+		else
+			snprintf(le, sizeof(le), "+Inf");
+		total += load(&s->pg_rows[b]);
+		if (put_sample(out, "postgres_batch_rows_bucket", "sink",
+		    s->name, "le", le) == -1 || put(out, "%llu\n",
+		    total) == -1)
 			return -1;
 	}
+	if (put_sample(out, "postgres_batch_rows_sum", "sink", s->name, NULL,
+	    NULL) == -1 || put(out, "%llu\n", load(&s->pg_rows_sum)) == -1 ||
+	    put_sample(out, "postgres_batch_rows_count", "sink", s->name,
+	    NULL, NULL) == -1 || put(out, "%llu\n", total) == -1)
+		return -1;
+	return 0;
+}
+
+/* The families of the postgres sinks; nothing when there is none. */
+static int
+render_postgres(struct buf *out, struct metrics *m)
+{
+	struct metrics_sink	*s;
+	size_t			 i;
+	bool			 any = false;
+
+	for (i = 0; i < m->nsinks; i++)
+		any |= m->sinks[i].is_postgres;
+	if (!any)
+		return 0;
+	if (put_family(out, "postgres_connections", "gauge",
+	    "Connections of each postgres sink: up, and of those busy "
+	    "storing a batch.") == -1)
+		return -1;
+	for (i = 0; i < m->nsinks; i++) {
+		s = &m->sinks[i];
+		if (s->is_postgres && (put_sample(out, "postgres_connections",
+		    "sink", s->name, "state", "up") == -1 || put(out, "%d\n",
+		    atomic_load(&s->pg_up)) == -1 || put_sample(out,
+		    "postgres_connections", "sink", s->name, "state",
+		    "busy") == -1 || put(out, "%d\n",
+		    atomic_load(&s->pg_busy)) == -1))
+			return -1;
+	}
+	if (put_family(out, "postgres_commit_seconds", "histogram",
+	    "Time from sending a batch to its commit.") == -1)
+		return -1;
+	for (i = 0; i < m->nsinks; i++)
+		if (m->sinks[i].is_postgres && render_seconds(out,
+		    "postgres_commit_seconds", m->sinks[i].name,
+		    m->sinks[i].pg_commit, &m->sinks[i].pg_commit_ns) == -1)
+			return -1;
+	if (put_family(out, "postgres_batch_rows", "histogram",
+	    "Reports in each committed batch.") == -1)
+		return -1;
+	for (i = 0; i < m->nsinks; i++)
+		if (m->sinks[i].is_postgres &&
+		    render_pg_rows(out, &m->sinks[i]) == -1)
+			return -1;
+	if (put_family(out, "postgres_rows_total", "counter",
+	    "Reports committed: stored, or already in the table.") == -1)
+		return -1;
+	for (i = 0; i < m->nsinks; i++) {
+		s = &m->sinks[i];
+		if (s->is_postgres && (put_sample(out, "postgres_rows_total",
+		    "sink", s->name, "result", "inserted") == -1 ||
+		    put(out, "%llu\n", load(&s->pg_inserted)) == -1 ||
+		    put_sample(out, "postgres_rows_total", "sink", s->name,
+		    "result", "duplicate") == -1 || put(out, "%llu\n",
+		    load(&s->pg_duplicate)) == -1))
+			return -1;
+	}
+	if (put_family(out, "postgres_connect_failures_total", "counter",
+	    "Attempts to connect that failed.") == -1)
+		return -1;
+	for (i = 0; i < m->nsinks; i++)
+		if (m->sinks[i].is_postgres && (put_sample(out,
+		    "postgres_connect_failures_total", "sink",
+		    m->sinks[i].name, NULL, NULL) == -1 || put(out,
+		    "%llu\n", load(&m->sinks[i].pg_connect_failures)) == -1))
+			return -1;
 	return 0;
 }
 
@@ -791,7 +976,8 @@ render_sinks(struct buf *out, struct metrics *m)
 {
 	size_t	 i;
 
-	if (render_deliveries(out, m) == -1 || render_durations(out, m) == -1)
+	if (render_deliveries(out, m) == -1 ||
+	    render_durations(out, m) == -1 || render_postgres(out, m) == -1)
 		return -1;
 	if (put_family(out, "exec_slots_in_use", "gauge",
 	    "Programs of each exec sink running now.") == -1)

@@ -26,7 +26,8 @@ struct delivery {
 	struct buf		*line;
 	sink_done_fn		*done;
 	void			*arg;
-	bool			 has_digest;
+	bool			 has_digest;	/* and dedup is on */
+	bool			 digest_given;
 	uint8_t			 digest[DEDUP_DIGEST_LEN];
 	char			 id[48];
 	struct timespec		 start;		/* CLOCK_MONOTONIC */
@@ -38,6 +39,7 @@ static const struct sink_ops *const sink_kinds[] = {
 	[SINK_KIND_FILE] = &sink_file_ops,
 	[SINK_KIND_STDOUT] = &sink_stdout_ops,
 	[SINK_KIND_EXEC] = &sink_exec_ops,
+	[SINK_KIND_POSTGRES] = &sink_postgres_ops,
 };
 
 static const char **
@@ -104,6 +106,8 @@ sinks_open(const struct config *cfg, char *err, size_t errlen)
 			return NULL;
 		}
 		s->n++;
+		if (sk->cfg->kind == SINK_KIND_POSTGRES)
+			s->want_digest = true;
 		log_debug("sink: %s (%s%s) open", sk->cfg->name, sk->ops->kind,
 		    sk->cfg->required ? ", required" : "");
 	}
@@ -196,11 +200,12 @@ sinks_deliver(struct sinks *s, struct report *report, struct buf *line,
 	d->line = line;
 	d->done = done;
 	d->arg = arg;
+	d->digest_given = digest != NULL;
 	d->has_digest = digest != NULL && s->dedup != NULL;
-	if (d->has_digest) {
+	if (d->digest_given)
 		memcpy(d->digest, digest, DEDUP_DIGEST_LEN);
+	if (d->has_digest)
 		taken = dedup_taken(s->dedup, digest);
-	}
 	snprintf(d->id, sizeof(d->id), "%s", id != NULL ? id : "-");
 	clock_gettime(CLOCK_MONOTONIC, &d->start);
 	atomic_init(&d->worst, SINK_OK);
@@ -219,6 +224,7 @@ sinks_deliver(struct sinks *s, struct report *report, struct buf *line,
 		d->jobs[njobs].sink = &s->v[i];
 		d->jobs[njobs].next = NULL;
 		d->jobs[njobs].verdict = SINK_OK;
+		d->jobs[njobs].stamp = 0;
 		njobs++;
 		if (s->v[i].cfg->required)
 			nrequired++;
@@ -289,6 +295,12 @@ const char *
 sink_job_id(const struct sink_job *job)
 {
 	return job->delivery->id;
+}
+
+const uint8_t *
+sink_job_digest(const struct sink_job *job)
+{
+	return job->delivery->digest_given ? job->delivery->digest : NULL;
 }
 
 void

@@ -187,6 +187,40 @@ START_TEST(test_config_file_sink_defaults)
 }
 END_TEST
 
+START_TEST(test_config_postgres_sink)
+{
+	struct config		*cfg;
+	const struct sink_config *sc;
+
+	cfg = expect_load("sinks = ( { name = \"db\"; kind = \"postgres\"; "
+	    "conninfo = \"host=127.0.0.1 dbname=sinch\"; } );\n");
+	sc = &cfg->sinks[0];
+	ck_assert_int_eq(sc->kind, SINK_KIND_POSTGRES);
+	ck_assert_str_eq(config_sink_kind_name(sc->kind), "postgres");
+	ck_assert_str_eq(sc->conninfo, "host=127.0.0.1 dbname=sinch");
+	ck_assert_ptr_null(sc->password_file);
+	ck_assert_str_eq(sc->table, "sinch_reports");
+	ck_assert_int_eq(sc->connections, 4);
+	ck_assert_int_eq(sc->statement_timeout_ms, 5000);
+	ck_assert_int_eq(sc->queue_wait_ms, 1000);
+	ck_assert(sc->required);
+	config_free(cfg);
+
+	cfg = expect_load("sinks = ( { name = \"db\"; kind = \"postgres\"; "
+	    "conninfo = \"postgresql://sinch@db1,db2/sinch?"
+	    "target_session_attrs=read-write\"; password_file = \"pg\"; "
+	    "table = \"sms.reports_2026\"; connections = 64; "
+	    "statement_timeout_ms = 100; queue_wait_ms = 1; } );\n");
+	sc = &cfg->sinks[0];
+	ck_assert_str_eq(sc->password_file, "pg");
+	ck_assert_str_eq(sc->table, "sms.reports_2026");
+	ck_assert_int_eq(sc->connections, 64);
+	ck_assert_int_eq(sc->statement_timeout_ms, 100);
+	ck_assert_int_eq(sc->queue_wait_ms, 1);
+	config_free(cfg);
+}
+END_TEST
+
 START_TEST(test_config_exec_sink_defaults)
 {
 	struct config		*cfg;
@@ -939,10 +973,10 @@ static const struct error_case sink_errors[] = {
 	/* kinds */
 	{ "sinks = (\n\t{ name = \"q\"; kind = \"kafka\"; }\n);\n",
 	    "2: sinks.[0].kind: unknown kind \"kafka\" "
-	    "(want file, stdout or exec)" },
+	    "(want file, stdout, exec or postgres)" },
 	{ "sinks = ( { name = \"q\"; kind = \"STDOUT\"; } );\n",
 	    "1: sinks.[0].kind: unknown kind \"STDOUT\" "
-	    "(want file, stdout or exec)" },
+	    "(want file, stdout, exec or postgres)" },
 	{ "sinks = (\n\t{ name = \"q\";\n\t  path = \"p\"; }\n);\n",
 	    "2: sinks.[0].kind: missing required key" },
 	/* keys of one kind only */
@@ -955,7 +989,52 @@ static const struct error_case sink_errors[] = {
 	    "4: sinks.[1].path: not valid for kind stdout" },
 	{ "sinks = (\n\t{ name = \"o\"; fsync = false; kind = \"stdout\"; }\n"
 	    ");\n",
-	    "2: sinks.[0].fsync: not valid for kind stdout" },
+	    "2: sinks.[0].fsync: not valid for kind stdout" },	/* kind = "postgres" */
+	{ "sinks = ( { name = \"d\"; kind = \"postgres\"; } );\n",
+	    "1: sinks.[0].conninfo: missing required key" },
+	{ "sinks = ( { name = \"d\"; kind = \"postgres\";\n"
+	    "\tconninfo = \"host=db password=hunter2\"; } );\n",
+	    "2: sinks.[0].conninfo: must not hold the password: put it in "
+	    "password_file" },
+	{ "sinks = ( { name = \"d\"; kind = \"postgres\";\n"
+	    "\tconninfo = \"postgresql://u:hunter2@db/sinch\"; } );\n",
+	    "2: sinks.[0].conninfo: must not hold the password: put it in "
+	    "password_file" },
+	{ "sinks = ( { name = \"d\"; kind = \"postgres\";\n"
+	    "\tconninfo = \"host=db dbname\"; } );\n",
+	    "2: sinks.[0].conninfo: not a valid libpq connection string: "
+	    "missing \"=\" after \"dbname\" in connection info string" },
+	{ "sinks = ( { name = \"d\"; kind = \"postgres\";\n"
+	    "\tconninfo = \"host=db password\"; } );\n",
+	    "2: sinks.[0].conninfo: not a valid libpq connection string" },
+	{ "sinks = ( { name = \"d\"; kind = \"postgres\";\n"
+	    "\tconninfo = \"host=db colour=blue\"; } );\n",
+	    "2: sinks.[0].conninfo: not a valid libpq connection string: "
+	    "invalid connection option \"colour\"" },
+	{ "sinks = ( { name = \"d\"; kind = \"postgres\"; conninfo = \"\";\n"
+	    "\ttable = \"Reports\"; } );\n",
+	    "2: sinks.[0].table: \"Reports\" is not a table name ([schema.]name, "
+	    "lower-case letters, digits and _, at most 63 bytes each)" },
+	{ "sinks = ( { name = \"d\"; kind = \"postgres\"; conninfo = \"\";\n"
+	    "\ttable = \"a.b.c\"; } );\n",
+	    "2: sinks.[0].table: \"a.b.c\" is not a table name ([schema.]name, "
+	    "lower-case letters, digits and _, at most 63 bytes each)" },
+	{ "sinks = ( { name = \"d\"; kind = \"postgres\"; conninfo = \"\";\n"
+	    "\ttable = \"1st\"; } );\n",
+	    "2: sinks.[0].table: \"1st\" is not a table name ([schema.]name, "
+	    "lower-case letters, digits and _, at most 63 bytes each)" },
+	{ "sinks = ( { name = \"d\"; kind = \"postgres\"; conninfo = \"\";\n"
+	    "\tconnections = 0; } );\n",
+	    "2: sinks.[0].connections: 0 < 1" },
+	{ "sinks = ( { name = \"d\"; kind = \"postgres\"; conninfo = \"\";\n"
+	    "\tstatement_timeout_ms = 99; } );\n",
+	    "2: sinks.[0].statement_timeout_ms: 99 < 100" },
+	{ "sinks = ( { name = \"d\"; kind = \"postgres\"; conninfo = \"\";\n"
+	    "\tqueue_wait_ms = 60001; } );\n",
+	    "2: sinks.[0].queue_wait_ms: 60001 > 60000" },
+	{ "sinks = ( { name = \"d\"; kind = \"postgres\"; conninfo = \"\";\n"
+	    "\tpath = \"p\"; } );\n",
+	    "2: sinks.[0].path: not valid for kind postgres" },
 };
 
 START_TEST(test_config_sink_error)
@@ -2151,6 +2230,7 @@ suite_config(void)
 	tcase_add_test(tc, test_config_defaults);
 	tcase_add_test(tc, test_config_file_sink_defaults);
 	tcase_add_test(tc, test_config_exec_sink_defaults);
+	tcase_add_test(tc, test_config_postgres_sink);
 	tcase_add_test(tc, test_config_exec_sink);
 	tcase_add_test(tc, test_config_exec_own_program);
 	tcase_add_test(tc, test_config_filters);
