@@ -28,7 +28,10 @@ SENDER=$LOAD_PID
 
 _ok_count_at_least()
 {
-	(($(grep -c ' 200$' "$LOG" 2>/dev/null || true) >= $1))
+	local n
+
+	n=$(grep -c ' 200$' "$LOG" 2>/dev/null)
+	((${n:-0} >= $1))
 }
 
 wait_for 60 _ok_count_at_least 800 ||

@@ -32,7 +32,10 @@ SENDER=$LOAD_PID
 # 200s logged so far.
 oks()
 {
-	grep -c ' 200$' "$LOG" 2>/dev/null || true
+	local n
+
+	n=$(grep -c ' 200$' "$LOG" 2>/dev/null)
+	echo "${n:-0}"
 }
 
 _ok_count_at_least()
@@ -70,7 +73,7 @@ outage()
 	wait_readyz 200 15 ||
 	    check_fail "$mode stop: /readyz not 200 within 15 s of the restart"
 	note "$mode stop: ready again $((SECONDS - t0)) s after the restart"
-	expect_log "sink_postgres: db: (connection lost|unable to connect)" \
+	expect_log "sink_postgres: db: (connection ([0-9]+ )?lost|unable to connect)" \
 	    "$mode stop: a warning"
 }
 
