@@ -42,6 +42,17 @@ rc=$?
 kill -TERM "$SENDER" 2>/dev/null
 wait_pid_exit "$SENDER" 20 || check_fail "the sender did not stop"
 
+# A statement the killed daemon sent may still commit: count the rows once
+# its sessions are gone.
+_no_other_session()
+{
+	[[ $(pg_psql "SELECT count(*) FROM pg_stat_activity
+	    WHERE backend_type = 'client backend'
+	    AND pid <> pg_backend_pid()") == 0 ]]
+}
+wait_for 15 _no_other_session ||
+    check_fail "the killed daemon's sessions are still there after 15 s"
+
 note "answers before the kill: $(load_statuses "$LOG" | tr '\n' ' ')"
 awk '$3 != "200" && $3 != "000"' "$LOG" >"$T/bad"
 [[ ! -s $T/bad ]] || check_fail "answers other than 200 before the kill:" \
