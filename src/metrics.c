@@ -155,9 +155,6 @@ struct metrics {
 
 static _Atomic(struct metrics *)	metrics_state;
 
-static int	put(struct buf *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-
 /* The state, or NULL before metrics_init() and after metrics_fini(). */
 static struct metrics *
 state(void)
@@ -613,25 +610,6 @@ metrics_connection_refused(bool table_full)
 		count(table_full ? &m->refused_full : &m->refused_address);
 }
 
-/* Appends printf-style text to out.  Returns 0, or -1 without memory. */
-static int
-put(struct buf *out, const char *fmt, ...)
-{
-	va_list	 ap;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || buf_reserve(out, (size_t)n) == -1)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(out->data + out->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	out->len += (size_t)n;
-	return 0;
-}
-
 /* A label value, escaped as the text format wants: \\, \" and \n. */
 static int
 put_value(struct buf *out, const char *s)
@@ -657,13 +635,13 @@ static int
 put_sample(struct buf *out, const char *name, const char *k1,
     const char *v1, const char *k2, const char *v2)
 {
-	if (put(out, METRICS_PREFIX "%s", name) == -1)
+	if (buf_printf(out, METRICS_PREFIX "%s", name) == -1)
 		return -1;
 	if (k1 == NULL)
 		return buf_putc(out, ' ');
-	if (put(out, "{%s=\"", k1) == -1 || put_value(out, v1) == -1)
+	if (buf_printf(out, "{%s=\"", k1) == -1 || put_value(out, v1) == -1)
 		return -1;
-	if (k2 != NULL && (put(out, "\",%s=\"", k2) == -1 ||
+	if (k2 != NULL && (buf_printf(out, "\",%s=\"", k2) == -1 ||
 	    put_value(out, v2) == -1))
 		return -1;
 	return buf_puts(out, "\"} ");
@@ -677,18 +655,18 @@ put_seconds(struct buf *out, unsigned long long ns)
 	size_t	 n;
 
 	if (ns % 1000000000ULL == 0)
-		return put(out, "%llu\n", ns / 1000000000ULL);
+		return buf_printf(out, "%llu\n", ns / 1000000000ULL);
 	snprintf(frac, sizeof(frac), "%09llu", ns % 1000000000ULL);
 	for (n = strlen(frac); n > 0 && frac[n - 1] == '0'; n--)
 		frac[n - 1] = '\0';
-	return put(out, "%llu.%s\n", ns / 1000000000ULL, frac);
+	return buf_printf(out, "%llu.%s\n", ns / 1000000000ULL, frac);
 }
 
 static int
 put_family(struct buf *out, const char *name, const char *type,
     const char *help)
 {
-	return put(out, "# HELP " METRICS_PREFIX "%s %s\n"
+	return buf_printf(out, "# HELP " METRICS_PREFIX "%s %s\n"
 	    "# TYPE " METRICS_PREFIX "%s %s\n", name, help, name, type);
 }
 
@@ -707,7 +685,7 @@ render_requests(struct buf *out, struct metrics *m)
 			continue;
 		snprintf(code, sizeof(code), "%zu", i + METRICS_CODE_MIN);
 		if (put_sample(out, "requests_total", "code", code, NULL,
-		    NULL) == -1 || put(out, "%llu\n", n) == -1)
+		    NULL) == -1 || buf_printf(out, "%llu\n", n) == -1)
 			return -1;
 	}
 	return 0;
@@ -725,7 +703,7 @@ render_results(struct buf *out, const char *name, const char *help,
 		return -1;
 	for (i = 0; i < 2; i++)
 		if (put_sample(out, name, "result", results[i], NULL,
-		    NULL) == -1 || put(out, "%llu\n", load(&n[i])) == -1)
+		    NULL) == -1 || buf_printf(out, "%llu\n", load(&n[i])) == -1)
 			return -1;
 	return 0;
 }
@@ -750,7 +728,7 @@ render_sns(struct buf *out, struct metrics *m)
 			    i + METRICS_CODE_MIN);
 			if (put_sample(out, "sns_messages_total", "type",
 			    sns_type_name((enum sns_type)t), "code",
-			    code) == -1 || put(out, "%llu\n", n) == -1)
+			    code) == -1 || buf_printf(out, "%llu\n", n) == -1)
 				return -1;
 		}
 	return render_results(out, "sns_certificate_fetches_total",
@@ -767,7 +745,7 @@ render_connections(struct buf *out, struct metrics *m)
 	if (put_family(out, "connections_open", "gauge",
 	    "Connections open on the callback listener.") == -1 ||
 	    put_sample(out, "connections_open", NULL, NULL, NULL,
-	    NULL) == -1 || put(out, "%lld\n",
+	    NULL) == -1 || buf_printf(out, "%lld\n",
 	    atomic_load_explicit(&m->connections, memory_order_relaxed)) == -1)
 		return -1;
 	if (put_family(out, "connections_refused_total", "counter",
@@ -776,10 +754,10 @@ render_connections(struct buf *out, struct metrics *m)
 	    "(limits.max_connections_per_address).") == -1 ||
 	    put_sample(out, "connections_refused_total", "reason",
 	    "table_full", NULL, NULL) == -1 ||
-	    put(out, "%llu\n", load(&m->refused_full)) == -1 ||
+	    buf_printf(out, "%llu\n", load(&m->refused_full)) == -1 ||
 	    put_sample(out, "connections_refused_total", "reason",
 	    "per_address", NULL, NULL) == -1 ||
-	    put(out, "%llu\n", load(&m->refused_address)) == -1)
+	    buf_printf(out, "%llu\n", load(&m->refused_address)) == -1)
 		return -1;
 	return 0;
 }
@@ -795,7 +773,7 @@ render_pairs(struct buf *out, struct metrics_pairs *ps, const char *name,
 	for (i = 0; i < len; i++) {
 		p = &ps->v[i];
 		if (put_sample(out, name, ka, p->a, kb, p->b) == -1 ||
-		    put(out, "%llu\n", load(&p->n)) == -1)
+		    buf_printf(out, "%llu\n", load(&p->n)) == -1)
 			return -1;
 	}
 	return 0;
@@ -814,7 +792,7 @@ render_deliveries(struct buf *out, struct metrics *m)
 			if (put_sample(out, "sink_deliveries_total", "sink",
 			    m->sinks[i].name, "verdict",
 			    metrics_verdicts[v]) == -1 ||
-			    put(out, "%llu\n",
+			    buf_printf(out, "%llu\n",
 			    load(&m->sinks[i].verdicts[v])) == -1)
 				return -1;
 	return 0;
@@ -844,7 +822,7 @@ render_seconds(struct buf *out, const char *name, const char *sink,
 		total += load(&buckets[b]);
 		snprintf(metric, sizeof(metric), "%s_bucket", name);
 		if (put_sample(out, metric, "sink", sink, "le", le) == -1 ||
-		    put(out, "%llu\n", total) == -1)
+		    buf_printf(out, "%llu\n", total) == -1)
 			return -1;
 	}
 	snprintf(metric, sizeof(metric), "%s_sum", name);
@@ -853,7 +831,7 @@ render_seconds(struct buf *out, const char *name, const char *sink,
 		return -1;
 	snprintf(metric, sizeof(metric), "%s_count", name);
 	if (put_sample(out, metric, "sink", sink, NULL, NULL) == -1 ||
-	    put(out, "%llu\n", total) == -1)
+	    buf_printf(out, "%llu\n", total) == -1)
 		return -1;
 	return 0;
 }
@@ -893,14 +871,14 @@ render_pg_rows(struct buf *out, struct metrics_sink *s)
 			snprintf(le, sizeof(le), "+Inf");
 		total += load(&s->pg_rows[b]);
 		if (put_sample(out, "postgres_batch_rows_bucket", "sink",
-		    s->name, "le", le) == -1 || put(out, "%llu\n",
+		    s->name, "le", le) == -1 || buf_printf(out, "%llu\n",
 		    total) == -1)
 			return -1;
 	}
 	if (put_sample(out, "postgres_batch_rows_sum", "sink", s->name, NULL,
-	    NULL) == -1 || put(out, "%llu\n", load(&s->pg_rows_sum)) == -1 ||
+	    NULL) == -1 || buf_printf(out, "%llu\n", load(&s->pg_rows_sum)) == -1 ||
 	    put_sample(out, "postgres_batch_rows_count", "sink", s->name,
-	    NULL, NULL) == -1 || put(out, "%llu\n", total) == -1)
+	    NULL, NULL) == -1 || buf_printf(out, "%llu\n", total) == -1)
 		return -1;
 	return 0;
 }
@@ -924,10 +902,10 @@ render_postgres(struct buf *out, struct metrics *m)
 	for (i = 0; i < m->nsinks; i++) {
 		s = &m->sinks[i];
 		if (s->is_postgres && (put_sample(out, "postgres_connections",
-		    "sink", s->name, "state", "up") == -1 || put(out, "%d\n",
+		    "sink", s->name, "state", "up") == -1 || buf_printf(out, "%d\n",
 		    atomic_load(&s->pg_up)) == -1 || put_sample(out,
 		    "postgres_connections", "sink", s->name, "state",
-		    "busy") == -1 || put(out, "%d\n",
+		    "busy") == -1 || buf_printf(out, "%d\n",
 		    atomic_load(&s->pg_busy)) == -1))
 			return -1;
 	}
@@ -953,9 +931,9 @@ render_postgres(struct buf *out, struct metrics *m)
 		s = &m->sinks[i];
 		if (s->is_postgres && (put_sample(out, "postgres_rows_total",
 		    "sink", s->name, "result", "inserted") == -1 ||
-		    put(out, "%llu\n", load(&s->pg_inserted)) == -1 ||
+		    buf_printf(out, "%llu\n", load(&s->pg_inserted)) == -1 ||
 		    put_sample(out, "postgres_rows_total", "sink", s->name,
-		    "result", "duplicate") == -1 || put(out, "%llu\n",
+		    "result", "duplicate") == -1 || buf_printf(out, "%llu\n",
 		    load(&s->pg_duplicate)) == -1))
 			return -1;
 	}
@@ -965,7 +943,7 @@ render_postgres(struct buf *out, struct metrics *m)
 	for (i = 0; i < m->nsinks; i++)
 		if (m->sinks[i].is_postgres && (put_sample(out,
 		    "postgres_connect_failures_total", "sink",
-		    m->sinks[i].name, NULL, NULL) == -1 || put(out,
+		    m->sinks[i].name, NULL, NULL) == -1 || buf_printf(out,
 		    "%llu\n", load(&m->sinks[i].pg_connect_failures)) == -1))
 			return -1;
 	return 0;
@@ -985,7 +963,7 @@ render_sinks(struct buf *out, struct metrics *m)
 	for (i = 0; i < m->nsinks; i++)
 		if (m->sinks[i].is_exec && (put_sample(out,
 		    "exec_slots_in_use", "sink", m->sinks[i].name, NULL,
-		    NULL) == -1 || put(out, "%d\n",
+		    NULL) == -1 || buf_printf(out, "%d\n",
 		    atomic_load_explicit(&m->sinks[i].exec_slots,
 		    memory_order_relaxed)) == -1))
 			return -1;
@@ -996,7 +974,7 @@ render_sinks(struct buf *out, struct metrics *m)
 	for (i = 0; i < m->nsinks; i++)
 		if (put_sample(out, "dedup_skipped_total", "sink",
 		    m->sinks[i].name, NULL, NULL) == -1 ||
-		    put(out, "%llu\n", load(&m->sinks[i].dedup_skipped)) == -1)
+		    buf_printf(out, "%llu\n", load(&m->sinks[i].dedup_skipped)) == -1)
 			return -1;
 	return 0;
 }
@@ -1030,7 +1008,7 @@ render(struct buf *out, struct metrics *m)
 	    "Requests answered without any delivery: every required sink "
 	    "had the bytes already.") == -1 ||
 	    put_sample(out, "dedup_retries_total", NULL, NULL, NULL,
-	    NULL) == -1 || put(out, "%llu\n", load(&m->dedup_hits)) == -1)
+	    NULL) == -1 || buf_printf(out, "%llu\n", load(&m->dedup_hits)) == -1)
 		return -1;
 	if (put_family(out, "auth_failures_total", "counter",
 	    "Authentication checks failed, by reason and whether the grace "

@@ -66,6 +66,12 @@ enum pg_outcome {
 
 struct pg_pool;
 
+/* A report of the batch being written, and its key. */
+struct pg_row {
+	struct sink_job	*job;
+	uint8_t		 key[DEDUP_DIGEST_LEN];
+};
+
 struct pg_conn {
 	struct pg_pool	*pool;
 	size_t		 index;
@@ -75,6 +81,7 @@ struct pg_conn {
 	struct buf	*keys;		/* the three parameters */
 	struct buf	*ats;
 	struct buf	*records;
+	struct pg_row	*rows;		/* PG_MAX_BATCH, sorted by key */
 };
 
 struct pg_pool {
@@ -459,33 +466,52 @@ pg_at(struct buf *out, const struct report *r)
 	return buf_append(out, tmp, len);
 }
 
-/* Fills the three parameters from the n jobs of batch. */
+static int
+pg_row_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct pg_row *)a)->key,
+	    ((const struct pg_row *)b)->key, DEDUP_DIGEST_LEN);
+}
+
+/*
+ * Fills the three parameters from the n jobs of batch, in key order: two
+ * statements holding some of the same reports (a retry landing on two
+ * replicas) then wait for each other in the same order and never
+ * deadlock.  Sorted here rather than by the server, which has less time
+ * to spare.
+ */
 static int
 pg_params(struct pg_conn *c, struct sink_job *batch, size_t n)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	struct sink_job		*job;
 	const uint8_t		*digest;
-	uint8_t			 own[DEDUP_DIGEST_LEN];
 	const char		*line;
 	char			 key[DEDUP_DIGEST_LEN * 2];
-	size_t			 len, i, fixed;
+	size_t			 len, i, j, fixed;
 
+	for (job = batch, i = 0; i < n; job = job->next, i++) {
+		c->rows[i].job = job;
+		/* Always given with a postgres sink; the line as a fallback. */
+		if ((digest = sink_job_digest(job)) != NULL)
+			memcpy(c->rows[i].key, digest, DEDUP_DIGEST_LEN);
+		else {
+			line = sink_job_line(job, &len);
+			dedup_digest(line, len, c->rows[i].key);
+		}
+	}
+	qsort(c->rows, n, sizeof(c->rows[0]), pg_row_cmp);
 	buf_reset(c->keys);
 	buf_reset(c->ats);
 	buf_reset(c->records);
-	for (job = batch; n > 0; job = job->next, n--) {
+	for (i = 0; i < n; i++) {
+		job = c->rows[i].job;
 		line = sink_job_line(job, &len);
-		/* Always given with a postgres sink; the line as a fallback. */
-		if ((digest = sink_job_digest(job)) == NULL) {
-			dedup_digest(line, len, own);
-			digest = own;
+		for (j = 0; j < DEDUP_DIGEST_LEN; j++) {
+			key[2 * j] = hex[c->rows[i].key[j] >> 4];
+			key[2 * j + 1] = hex[c->rows[i].key[j] & 0xf];
 		}
-		for (i = 0; i < DEDUP_DIGEST_LEN; i++) {
-			key[2 * i] = hex[digest[i] >> 4];
-			key[2 * i + 1] = hex[digest[i] & 0xf];
-		}
-		if ((job != batch && (buf_putc(c->keys, ',') == -1 ||
+		if ((i > 0 && (buf_putc(c->keys, ',') == -1 ||
 		    buf_putc(c->ats, ',') == -1 ||
 		    buf_putc(c->records, '\n') == -1)) ||
 		    buf_append(c->keys, key, sizeof(key)) == -1 ||
@@ -967,6 +993,7 @@ pg_free(struct pg_pool *p)
 		buf_free(p->conns[i].keys);
 		buf_free(p->conns[i].ats);
 		buf_free(p->conns[i].records);
+		free(p->conns[i].rows);
 	}
 	pthread_cond_destroy(&p->settled);
 	pthread_cond_destroy(&p->retry);
@@ -996,11 +1023,7 @@ pg_quote_table(const char *table)
 	return s;
 }
 
-/*
- * The INSERT, its rows in dedup_key order: two statements holding some
- * of the same reports (a retry landing on two replicas) then wait for
- * each other in the same order and never deadlock.
- */
+/* The INSERT; pg_params() gives it the rows in key order. */
 static char *
 pg_insert_sql(const char *table)
 {
@@ -1018,7 +1041,7 @@ pg_insert_sql(const char *table)
 			goto done;
 	if (buf_printf(b, ") SELECT %s FROM unnest(string_to_array($1, ','), "
 	    "string_to_array($2, ','), string_to_array($3, E'\\n')::jsonb[]) "
-	    "AS u(k, a, r) ORDER BY k ON CONFLICT (dedup_key) DO NOTHING",
+	    "AS u(k, a, r) ON CONFLICT (dedup_key) DO NOTHING",
 	    pg_select) == -1)
 		goto done;
 	s = strdup(b->data);
@@ -1065,7 +1088,9 @@ sink_postgres_open(struct sink *sk, char *err, size_t errlen)
 		p->conns[i].index = i;
 		if ((p->conns[i].keys = buf_new(PG_MAX_BATCH * 65)) == NULL ||
 		    (p->conns[i].ats = buf_new(1024)) == NULL ||
-		    (p->conns[i].records = buf_new(1 << 16)) == NULL)
+		    (p->conns[i].records = buf_new(1 << 16)) == NULL ||
+		    (p->conns[i].rows = calloc(PG_MAX_BATCH,
+		    sizeof(*p->conns[i].rows))) == NULL)
 			goto nomem;
 	}
 	sk->impl = p;

@@ -493,6 +493,69 @@ START_TEST(test_metrics_exec_dedup)
 }
 END_TEST
 
+/* A postgres sink's families appear only when there is one. */
+START_TEST(test_metrics_postgres)
+{
+	struct sink_config	 pg_sinks[] = {
+		{ .name = "log", .kind = SINK_KIND_FILE, .required = true },
+		{ .name = "db", .kind = SINK_KIND_POSTGRES, .required = true },
+	};
+	struct config		 pg_cfg = { .sinks = pg_sinks, .nsinks = 2 };
+	struct buf		*b;
+	char			 err[128] = "";
+
+	metrics_fini();
+	ck_assert_msg(metrics_init(&pg_cfg, err, sizeof(err)) == 0, "%s",
+	    err);
+	metrics_pg_connections(1, 1, 0);
+	metrics_pg_connections(1, 1, 0);
+	metrics_pg_connections(1, 0, 1);
+	metrics_pg_connections(0, 1, 0);	/* not a postgres sink */
+	metrics_pg_batch(1, 1, 1, 0.0004);
+	metrics_pg_batch(1, 3, 2, 0.002);
+	metrics_pg_batch(1, 1024, 1000, 0.02);
+	metrics_pg_batch(1, 1025, 1025, 0.03);
+	metrics_pg_connect_failure(1);
+	b = render();
+	expect_line(b->data, "# TYPE " P "postgres_connections gauge");
+	expect_line(b->data, P "postgres_connections{sink=\"db\","
+	    "state=\"up\"} 2");
+	expect_line(b->data, P "postgres_connections{sink=\"db\","
+	    "state=\"busy\"} 1");
+	ck_assert_uint_eq(count_prefix(b->data, P "postgres_connections{"),
+	    2);
+	expect_line(b->data, "# TYPE " P "postgres_commit_seconds histogram");
+	expect_line(b->data, P "postgres_commit_seconds_bucket{sink=\"db\","
+	    "le=\"0.0005\"} 1");
+	expect_line(b->data, P "postgres_commit_seconds_bucket{sink=\"db\","
+	    "le=\"0.0025\"} 2");
+	expect_line(b->data, P "postgres_commit_seconds_bucket{sink=\"db\","
+	    "le=\"0.025\"} 3");
+	expect_line(b->data, P "postgres_commit_seconds_count{sink=\"db\"} 4");
+	expect_line(b->data, "# TYPE " P "postgres_batch_rows histogram");
+	expect_line(b->data, P "postgres_batch_rows_bucket{sink=\"db\","
+	    "le=\"1\"} 1");
+	expect_line(b->data, P "postgres_batch_rows_bucket{sink=\"db\","
+	    "le=\"2\"} 1");
+	expect_line(b->data, P "postgres_batch_rows_bucket{sink=\"db\","
+	    "le=\"4\"} 2");
+	expect_line(b->data, P "postgres_batch_rows_bucket{sink=\"db\","
+	    "le=\"1024\"} 3");
+	expect_line(b->data, P "postgres_batch_rows_bucket{sink=\"db\","
+	    "le=\"+Inf\"} 4");
+	expect_line(b->data, P "postgres_batch_rows_sum{sink=\"db\"} 2053");
+	expect_line(b->data, P "postgres_batch_rows_count{sink=\"db\"} 4");
+	expect_line(b->data, P "postgres_rows_total{sink=\"db\","
+	    "result=\"inserted\"} 2028");
+	expect_line(b->data, P "postgres_rows_total{sink=\"db\","
+	    "result=\"duplicate\"} 25");
+	expect_line(b->data, P "postgres_connect_failures_total{sink=\"db\"} 1");
+	buf_free(b);
+	metrics_fini();
+	ck_assert_msg(metrics_init(&cfg, err, sizeof(err)) == 0, "%s", err);
+}
+END_TEST
+
 START_TEST(test_metrics_auth)
 {
 	struct buf	*b;
@@ -712,6 +775,7 @@ suite_metrics(void)
 	tcase_add_test(tc, test_metrics_histogram);
 	tcase_add_test(tc, test_metrics_sum_format);
 	tcase_add_test(tc, test_metrics_exec_dedup);
+	tcase_add_test(tc, test_metrics_postgres);
 	tcase_add_test(tc, test_metrics_auth);
 	tcase_add_test(tc, test_metrics_lifecycle);
 	tcase_add_test(tc, test_metrics_no_sinks);
