@@ -69,9 +69,12 @@ CONF	?= conf/sinch-webhookd.conf
 
 all: $(BIN) $(SEND)
 
-# Installs Debian packages only when a library or tool is missing.
+# Installs Debian packages only when a library or tool is missing (the
+# PostgreSQL server is for the tests of the postgres sink, tests/pg.sh).
 deps:
 	@if ! pkg-config --exists $(PKGS) $(SEND_PKGS) check 2>/dev/null || \
+	    ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	    ! command -v psql >/dev/null 2>&1 || \
 	    ! command -v curl >/dev/null 2>&1 || \
 	    ! command -v jq >/dev/null 2>&1 || \
 	    ! command -v sqlite3 >/dev/null 2>&1 || \
@@ -114,8 +117,9 @@ run: $(BIN)
 
 check: check-unit check-examples check-e2e
 
+# The postgres suite runs against a server of its own (tests/pg.sh).
 check-unit: $(TBIN)
-	SINCH_WEBHOOKD_SRCDIR=$(CURDIR) ./$(TBIN)
+	SINCH_WEBHOOKD_SRCDIR=$(CURDIR) tests/pg.sh run -- ./$(TBIN)
 
 check-e2e: $(BIN) $(SEND) $(SNS_SIGN)
 	SINCH_WEBHOOKD_BIN=$(CURDIR)/$(BIN) \

@@ -2,6 +2,8 @@
 # install-deps.sh - installs the Debian packages that sinch-webhookd needs to
 # build and test.  Called by make when pkg-config cannot find a library, and
 # by .ci/run.  Safe to run again: apt-get skips what is already there.
+# libpq-dev builds the postgres sink; postgresql is the server its tests
+# start of their own (tests/pg.sh), never the system's cluster.
 #
 # With --bench, only what `make bench` needs besides the build: wrk, nginx
 # (the baseline), webhook (adnanh/webhook, the exec comparison), python3
@@ -19,7 +21,7 @@ case ${1:-} in
 	PKGS="pkg-config libmicrohttpd-dev libjansson-dev libconfig-dev check
 	libsubunit-dev nettle-dev libgnutls28-dev libsystemd-dev gnutls-bin curl jq
 	ca-certificates sqlite3 python3 python3-prometheus-client
-	systemd man-db libcurl4-gnutls-dev procps"
+	systemd man-db libcurl4-gnutls-dev procps postgresql libpq-dev"
 	;;
 *)
 	echo "usage: install-deps.sh [--bench | --fuzz]" >&2

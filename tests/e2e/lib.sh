@@ -42,6 +42,7 @@ LAST_ID=""
 WAIT_RC=""
 LOAD_PIDS=()
 MOUNTS=()
+PG_DIRS=()
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/sinch-e2e.XXXXXX") || {
 	echo "FAIL: unable to create a temporary directory" >&2
@@ -510,6 +511,7 @@ _e2e_exit()
 			cp "$f" "$E2E_LOGDIR/" 2>/dev/null
 		fi
 	done
+	_e2e_pg_cleanup
 	for m in "${MOUNTS[@]}"; do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null ||
 		    echo "warning: unable to unmount $m"
@@ -1066,4 +1068,219 @@ check_one_access_line_each()
 			"for $dups"
 	done
 	return 0
+}
+
+# ---------------------------------------------------------------------------
+# PostgreSQL (t_postgres*): a server of the test's own, started and stopped
+# by tests/pg.sh in $T/pgN; the exit trap stops every one by its PID.
+
+PG_SH=$SRCDIR/tests/pg.sh
+PG_DIR=""
+PG_N=0
+PG_PORT=""
+PG_CONNINFO=""
+PG_PASSWORD_FILE=""
+PG_PASSFILE=""
+
+# pg_start [PORT]: a new server (fails the test when it cannot start).
+# Sets PG_DIR, PG_PORT, PG_CONNINFO, PG_PASSWORD_FILE and PG_PASSFILE.
+pg_start()
+{
+	# What DIR/env sets, kept local but for the PG_* copies.
+	# shellcheck disable=SC2034
+	local CONNINFO PASSWORD_FILE PGPORT PGPASSFILE PGHOST PGUSER \
+	    PGDATABASE PG_BINDIR
+
+	# As root the server runs as another user, which must reach $T/pgN.
+	[[ $(id -u) -ne 0 ]] || chmod o+x "$T"
+	PG_N=$((PG_N + 1))
+	PG_DIR=$T/pg$PG_N
+	PG_DIRS+=("$PG_DIR")
+	"$PG_SH" start "$PG_DIR" ${1:+"$1"} >"$T/pg_start.out" 2>&1 ||
+	    fail "tests/pg.sh start: $(tail -n 5 "$T/pg_start.out")"
+	# shellcheck source=/dev/null
+	. "$PG_DIR/env"
+	PG_PORT=$PGPORT
+	PG_CONNINFO=$CONNINFO
+	PG_PASSWORD_FILE=$PASSWORD_FILE
+	PG_PASSFILE=$PGPASSFILE
+}
+
+# pg_stop [fast|immediate]: stops the server (fast by default).
+pg_stop()
+{
+	"$PG_SH" stop "$PG_DIR" "${1:-fast}" >"$T/pg_stop.out" 2>&1 ||
+	    check_fail "tests/pg.sh stop: $(tail -n 5 "$T/pg_stop.out")"
+}
+
+# pg_restart: the same server again, on the same port.
+pg_restart()
+{
+	"$PG_SH" restart "$PG_DIR" >"$T/pg_restart.out" 2>&1 ||
+	    fail "tests/pg.sh restart: $(tail -n 5 "$T/pg_restart.out")"
+}
+
+# pg_psql SQL [PSQL-ARGS...]: runs SQL (unaligned, tuples only, quiet) as
+# user sinch in database sinch; stops at the first error.  The SQL goes on
+# standard input, so psql variables (-v name=value, :'name') apply.
+pg_psql()
+{
+	local sql=$1
+
+	shift
+	PGHOST=127.0.0.1 PGPORT=$PG_PORT PGUSER=sinch PGDATABASE=sinch \
+	    PGPASSFILE=$PG_PASSFILE PGCONNECT_TIMEOUT=10 \
+	    timeout -k 5 60 psql -X -A -t -q -v ON_ERROR_STOP=1 "$@" <<<"$sql"
+}
+
+# pg_rows [TABLE [WHERE]]: the number of rows (of those matching WHERE).
+pg_rows()
+{
+	pg_psql "SELECT count(*) FROM ${1:-sinch_reports} WHERE ${2:-true}"
+}
+
+# pg_rows_of_key HEX-DIGEST [TABLE]: the rows whose dedup_key is that
+# SHA-256.
+pg_rows_of_key()
+{
+	pg_rows "${2:-sinch_reports}" "dedup_key = '\\x$1'::bytea"
+}
+
+# pg_keys [TABLE]: every dedup_key in the table, as lowercase hex, sorted.
+pg_keys()
+{
+	pg_psql "SELECT encode(dedup_key, 'hex') FROM ${1:-sinch_reports}
+	    ORDER BY 1"
+}
+
+# pg_sink [TABLE [EXTRA-KEYS]]: a required postgres sink "db" on the
+# running server (configuration text for write_config).
+pg_sink()
+{
+	printf '  { name = "db"; kind = "postgres"; conninfo = "%s";\n' \
+	    "$PG_CONNINFO"
+	printf '    password_file = "%s"; table = "%s"; required = true; %s }' \
+	    "$PG_PASSWORD_FILE" "${1:-sinch_reports}" "${2:-}"
+}
+
+# sha256_of FILE: the SHA-256 of the file's bytes, 64 hex digits.
+sha256_of()
+{
+	sha256sum <"$1" | cut -c 1-64
+}
+
+# metric_sum NAME [LABEL=\"VALUE\"...]: the sum of the samples of NAME
+# in $T/metrics.txt (see scrape) carrying every label given; 0 if none.
+metric_sum()
+{
+	local name=$1
+
+	shift
+	awk -v name="$name" -v labels="$*" '
+	    BEGIN { n = split(labels, want, " ") }
+	    $1 ~ /^#/ { next }
+	    {
+		key = $1
+		base = key; sub(/\{.*/, "", base)
+		if (base != name) next
+		for (i = 1; i <= n; i++)
+			if (index(key, want[i]) == 0) next
+		sum += $2
+	    }
+	    END { printf "%.17g\n", sum + 0 }' "$T/metrics.txt"
+}
+
+# scrape [BASE]: GET BASE/metrics (default $BASE) into $T/metrics.txt.
+scrape()
+{
+	request "${1:-$BASE}/metrics"
+	[[ $LAST_STATUS == 200 ]] ||
+	    check_fail "GET /metrics: ${LAST_STATUS:-nothing}"
+	cp "$T/last.body" "$T/metrics.txt"
+}
+
+# readyz_status [BASE]: the status code of GET BASE/readyz.
+readyz_status()
+{
+	curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
+	    "${1:-$BASE}/readyz"
+}
+
+_e2e_readyz_is()
+{
+	[[ $(readyz_status "$2") == "$1" ]]
+}
+
+# wait_readyz CODE SECONDS [BASE]: until /readyz answers CODE (bounded).
+wait_readyz()
+{
+	wait_for "$2" _e2e_readyz_is "$1" "${3:-$BASE}"
+}
+
+# pg_load URL TAG COUNT WORKERS LOG [ARGS...]: in the background, posts
+# COUNT distinct bodies (tests/e2e/pg_load.py; ARGS: --rate R, --once)
+# until each is answered 200 (for at most 150 s), logging every attempt
+# to LOG as "epoch-seconds index status"; the PID is appended to LOAD_PIDS
+# and set in LOAD_PID.  LOG.keys has "index sha256" for every body.
+pg_load()
+{
+	local url=$1 tag=$2 count=$3 workers=$4 log=$5
+
+	shift 5
+	timeout -k 5 170 python3 "$E2E_DIR/pg_load.py" --url "$url" \
+	    --tag "$tag" --count "$count" --workers "$workers" --log "$log" \
+	    --keys "$log.keys" --seconds 150 "$@" >"$log.out" 2>&1 &
+	LOAD_PID=$!
+	LOAD_PIDS+=("$LOAD_PID")
+}
+
+# _e2e_pg_cleanup: every server the test started, stopped by its PID.
+_e2e_pg_cleanup()
+{
+	local d
+
+	for d in "${PG_DIRS[@]}"; do
+		if [[ -f $d/pid ]]; then
+			"$PG_SH" stop "$d" fast >/dev/null 2>&1 ||
+			    "$PG_SH" stop "$d" immediate >/dev/null 2>&1 ||
+			    echo "warning: unable to stop the server in $d"
+		fi
+		if [[ -n ${E2E_LOGDIR:-} && -d ${E2E_LOGDIR:-} ]]; then
+			cp "$d/server.log" \
+			    "$E2E_LOGDIR/$(basename "$d").server.log" \
+			    2>/dev/null
+		fi
+	done
+	return 0
+}
+
+# load_keys LOG [STATUS]: sorted SHA-256 of the bodies of a pg_load that
+# got STATUS at least once (every body when STATUS is not given).
+load_keys()
+{
+	if [[ -z ${2:-} ]]; then
+		cut -d ' ' -f 2 "$1.keys" | sort
+		return 0
+	fi
+	awk -v st="$2" 'NR == FNR { if ($3 == st) got[$2] = 1; next }
+	    ($1 in got) { print $2 }' "$1" "$1.keys" | sort
+}
+
+# load_statuses LOG: "count status" for every status of a pg_load.
+load_statuses()
+{
+	cut -d ' ' -f 3 "$1" | sort | uniq -c | awk '{ print $1 " " $2 }'
+}
+
+# pg_expect_keys WANT-FILE WHAT [TABLE]: every SHA-256 of WANT-FILE
+# (sorted) is a dedup_key of the table (the table may hold more).
+pg_expect_keys()
+{
+	local missing
+
+	pg_keys "${3:-sinch_reports}" >"$T/keys.table" ||
+	    { check_fail "$2: unable to read the table"; return 1; }
+	missing=$(comm -23 "$1" "$T/keys.table" | wc -l)
+	((missing == 0)) || check_fail "$2: $missing of $(wc -l <"$1")" \
+	    "bodies are not in the table"
 }
