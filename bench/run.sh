@@ -307,7 +307,7 @@ pg_start()
 	PG_PASSFILE=$PGPASSFILE
 	PG_PSQL=$PG_BINDIR/psql
 	PG_PID=$(cat "$PG_DIR/pid")
-	PG_VERSION=$("$PG_BINDIR/postgres" -V | awk '{ print $NF }')
+	PG_VERSION=$("$PG_BINDIR/postgres" -V | awk '{ print $3 }')
 }
 
 # pg_stop: stops the server of (h), by the PID tests/pg.sh recorded (fast,
