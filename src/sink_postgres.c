@@ -44,6 +44,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "sink.h"
+#include "sink_postgres.h"
 #include "utc.h"
 
 #define PG_MAX_BATCH		1024	/* reports in one INSERT */
@@ -384,12 +385,7 @@ pg_exec(struct pg_conn *c, size_t n, long *inserted)
 	return ret;
 }
 
-/*
- * Copies the record line into out, less its newline, with each escape
- * that jsonb cannot hold (\u0000, and a surrogate without its other
- * half) written as \ufffd.  Returns the number of escapes replaced.
- */
-static size_t
+size_t
 pg_jsonb_text(struct buf *out, const char *line, size_t len)
 {
 	static const char	 hex[] = "0123456789abcdefABCDEF";
@@ -437,7 +433,7 @@ pg_jsonb_text(struct buf *out, const char *line, size_t len)
  * received_at) when it is a UTC time PostgreSQL reads the same way, else
  * "": a malformed one must not fail the statement; the record keeps it.
  */
-static int
+int
 pg_at(struct buf *out, const struct report *r)
 {
 	const char	*at = NULL;
@@ -606,17 +602,16 @@ pg_setup_table(struct pg_pool *p, PGconn *conn, bool *fatal, char *err,
 	char		 why[256];
 	size_t		 i;
 	int		 row, nrows, ret = -1;
-	bool		 created, locked = false;
+	bool		 missing, created, locked = false;
 
 	*fatal = false;
 	if (pg_run(conn, "SELECT to_regclass($1) IS NULL", 1, params, &res,
 	    why, sizeof(why)) == -1)
 		goto failed;
-	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
-		PQclear(res);
-		res = NULL;
-		if ((sql = buf_new(1024)) == NULL)
-			goto nomem;
+	missing = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	res = NULL;
+	if (missing) {
 		/*
 		 * The lock serialises replicas and connections starting
 		 * together; the first of them creates it.  A session lock,
@@ -632,6 +627,10 @@ pg_setup_table(struct pg_pool *p, PGconn *conn, bool *fatal, char *err,
 		    &res, why, sizeof(why)) == -1)
 			goto failed;
 		created = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		PQclear(res);
+		res = NULL;
+		if ((sql = buf_new(1024)) == NULL)
+			goto nomem;
 		if (buf_printf(sql, "CREATE TABLE IF NOT EXISTS %s (seq "
 		    "bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
 		    p->table) == -1)

@@ -175,14 +175,21 @@ launch()
 	echo "$sock" >"$dir/sockdir"
 	mark=0
 	[[ ! -f $dir/server.log ]] || mark=$(wc -l <"$dir/server.log")
-	# A simple command, so that $! is the postmaster itself (setpriv
-	# execs it).
-	"${AS_SERVER[@]}" "$BINDIR/postgres" -D "$dir/data" -p "$port" \
+	# A simple command, so that $! is the postmaster itself (setsid and
+	# setpriv exec it).  A session of its own: a signal meant for the
+	# process group under test (Check's runner kills its own group on
+	# SIGTERM) or a terminal's ^C does not reach it; it is stopped by PID.
+	setsid "${AS_SERVER[@]}" "$BINDIR/postgres" -D "$dir/data" -p "$port" \
 	    -c listen_addresses=127.0.0.1 \
 	    -c "unix_socket_directories=$sock" \
 	    </dev/null >>"$dir/server.log" 2>&1 &
 	pid=$!
 	echo "$pid" >"$dir/pid"
+	sleep 0.05
+	if pid_alive "$pid" && ! is_postgres "$pid"; then
+		echo "$PROG: pid $pid is not the postmaster" >&2
+		return 1
+	fi
 	deadline=$((SECONDS + READY_TIMEOUT))
 	until "$BINDIR/pg_isready" -q -h 127.0.0.1 -p "$port" -t 2 \
 	    -d postgres -U sinch; do
@@ -349,6 +356,8 @@ run_cleanup()
 		wait "$CMD_PID" 2>/dev/null || true
 	fi
 	CMD_PID=""
+	# A second signal must not cut the cleanup short.
+	trap '' HUP INT TERM
 	if [[ -n $RUN_DIR ]]; then
 		stop_pid "$RUN_DIR" fast || stop_pid "$RUN_DIR" immediate || true
 		rm -rf "$RUN_DIR"
@@ -373,8 +382,9 @@ cmd_run()
 	export PGHOST PGPORT PGUSER PGDATABASE PGPASSFILE
 	export SINCH_WEBHOOKD_PG_CONNINFO=$CONNINFO
 	export SINCH_WEBHOOKD_PG_PASSWORD_FILE=$PASSWORD_FILE
-	# In the background, so that a signal runs the trap at once.
-	"$@" <&0 &
+	# In the background, so that a signal runs the trap at once, and in a
+	# process group of its own, so that what it signals there is its own.
+	setsid -w "$@" <&0 &
 	CMD_PID=$!
 	wait "$CMD_PID" || rc=$?
 	CMD_PID=""

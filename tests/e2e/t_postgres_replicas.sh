@@ -9,14 +9,14 @@
 #    the other replica): both 200, one row; A counted it inserted, B
 #    duplicate.
 # 2. A few hundred distinct bodies, each posted to A and to B at the same
-#    time (two senders, same order, eight connections each): every answer
+#    time (two senders, same order, sixteen connections each): every answer
 #    200, exactly one row per body, and the inserted counts of A and B add
 #    up to the number of bodies.
 
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
-N=400
+N=600
 
 pg_start
 write_config "$T/a.conf" "$(pg_sink)"
@@ -47,9 +47,9 @@ b_dup=$(metric_sum sinch_webhookd_postgres_rows_total 'result="duplicate"')
 	"duplicate $b_dup; expected 1 and 1"
 
 # --- 2. every body to both at once -------------------------------------------
-pg_load "$A_URL" rep "$N" 8 "$T/load_a" --once
+pg_load "$A_URL" rep "$N" 16 "$T/load_a" --once
 pid_a=$LOAD_PID
-pg_load "$B_URL" rep "$N" 8 "$T/load_b" --once
+pg_load "$B_URL" rep "$N" 16 "$T/load_b" --once
 pid_b=$LOAD_PID
 for p in "$pid_a" "$pid_b"; do
 	wait_pid_exit "$p" 180 || check_fail "sender $p did not end"

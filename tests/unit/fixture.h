@@ -47,5 +47,6 @@ Suite	*suite_log(void);
 Suite	*suite_auth(void);
 Suite	*suite_metrics(void);
 Suite	*suite_sns(void);
+Suite	*suite_postgres(void);
 
 #endif

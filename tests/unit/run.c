@@ -25,6 +25,7 @@ main(void)
 	srunner_add_suite(sr, suite_auth());
 	srunner_add_suite(sr, suite_metrics());
 	srunner_add_suite(sr, suite_sns());
+	srunner_add_suite(sr, suite_postgres());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
