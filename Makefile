@@ -138,7 +138,8 @@ $(DECODE): $(DECODE_OBJS) | deps
 
 # Load tests against nginx, the daemon and adnanh/webhook on 127.0.0.1
 # (bench/README.md).  wrk, nginx and webhook are installed only when a
-# tool is missing; QUICK=1 makes one short run of each, a smoke check.
+# tool is missing (PostgreSQL, for the postgres sink's row, by deps);
+# QUICK=1 makes one short run of each, a smoke check.
 bench: $(BIN) $(DECODE) $(SNS_SIGN)
 	@if ! command -v wrk >/dev/null 2>&1 || \
 	    ! command -v nginx >/dev/null 2>&1 || \

@@ -24,8 +24,9 @@ LABELS = {
     "e": "(e) exec /bin/true x8",
     "f": "(f) webhook /bin/true",
     "g": "(g) (b) via SNS envelope",
+    "h": "(h) postgres sink",
 }
-DAEMON = ("b", "c", "d", "e", "g")
+DAEMON = ("b", "c", "d", "e", "g", "h")
 MIB = 1024.0
 OTHER_WARN_PCT = 10
 
@@ -70,10 +71,12 @@ def rows_of(runs):
 
         def other(r):
             # Busy CPU time of the machine that was neither the server's
-            # nor wrk's, in % of all CPUs over the run.
+            # (nor, for (h), PostgreSQL's) nor wrk's, in % of all CPUs over
+            # the run.
             all_ms = r["nproc"] * r["wall_ms"]
             busy = all_ms - r["idle_ticks"] * 1000 / r["clk_tck"]
-            srv = r["cpu_ticks"] * 1000 / r["clk_tck"]
+            srv = (r["cpu_ticks"] + r.get("cpu_pg_ticks", 0)) * 1000 / \
+                r["clk_tck"]
             return 100 * (busy - srv - r["wrk_ms"]) / all_ms
 
         def cpu(r, key="cpu_ticks"):
@@ -106,6 +109,10 @@ def rows_of(runs):
             # The part of it in finished children (the exec hooks).
             "cpu_children_us_per_req": round(
                 med(lambda r: cpu(r, "cpu_child_ticks")), 1),
+            # wrk's own, for the split of the machine's CPU time.
+            "wrk_cpu_us_per_req": round(
+                med(lambda r: r["wrk_ms"] * 1000 / max(r["requests"], 1)),
+                1),
             "peak_rss_mib": round(max(r["hwm_kib"] for r in ok) / MIB, 1),
             "other_cpu_pct": [round(other(r), 1) for r in ok],
             "non2xx": sum(r["non2xx"] for r in ok),
@@ -115,6 +122,20 @@ def rows_of(runs):
         })
         if codes:
             rows[-1]["daemon_non2xx"] = codes
+        if cfg == "h":
+            # The PostgreSQL server's processes (postmaster, backends,
+            # background workers), and how the sink batched its rows.
+            rows[-1]["cpu_pg_us_per_req"] = round(
+                med(lambda r: cpu(r, "cpu_pg_ticks")), 1)
+            pg = [r for r in ok if isinstance(r.get("pg_batches"), int)
+                  and r["pg_batches"] > 0]
+            if pg:
+                rows[-1]["pg_rows_per_batch"] = round(statistics.median(
+                    r["pg_inserted"] / r["pg_batches"] for r in pg), 1)
+                rows[-1]["pg_commit_ms"] = round(statistics.median(
+                    1000 * r["pg_commit_s"] / r["pg_batches"] for r in pg),
+                    3)
+            rows[-1]["pg_rows"] = [r.get("rows") for r in ok]
         notes = [r["check_msg"] for r in rs if r.get("check_msg")]
         if notes:
             rows[-1]["check_notes"] = notes
@@ -167,6 +188,23 @@ def print_table(rows, idle):
                 r["label"], r["connections"], ", ".join(
                     "%s x %d" % kv for kv in
                     sorted(r["daemon_non2xx"].items()))))
+    # Where (h)'s CPU goes: the daemon, PostgreSQL and wrk (whose Lua
+    # builds every request, each with its own body).
+    for r in rows:
+        if r["config"] != "h" or "rps" not in r:
+            continue
+        c = row(rows, "c", r["connections"])
+        print("  %s, %d connection%s: PostgreSQL %.1f us CPU per request "
+              "besides the daemon's %.1f (wrk %.1f); %s rows per commit, "
+              "%s ms each%s" % (
+                  r["label"], r["connections"],
+                  "s" if r["connections"] > 1 else "",
+                  r["cpu_pg_us_per_req"], r["cpu_us_per_req"],
+                  r["wrk_cpu_us_per_req"],
+                  fmt(r.get("pg_rows_per_batch"), ".1f"),
+                  fmt(r.get("pg_commit_ms"), ".2f"),
+                  "; %.0f%% of (c)'s req/s" % (100 * r["rps"] / c["rps"])
+                  if c and c["rps"] else ""))
     # What the SNS route adds to the direct one: unwrapping the envelope
     # and checking its RSA signature.
     for r in rows:
@@ -259,6 +297,22 @@ def targets(rows, idle, decode):
             add(name, passed, detail)
         else:
             add(name, None, "(e) or (f) not measured")
+    h = row(rows, "h", 64)
+    name = "(h) >= 50% of (c) req/s at 64 connections"
+    if c and h:
+        add(name, h["rps"] >= 0.5 * c["rps"],
+            "(h) %.0f req/s = %.0f%% of (c) %.0f" %
+            (h["rps"], 100 * h["rps"] / c["rps"], c["rps"]))
+    else:
+        add(name, None, "(c) or (h) not measured")
+    name = "(h) p99 < 20 ms at 64 connections"
+    if h:
+        h1 = row(rows, "h", 1)
+        add(name, h["p99_ms"] < 20, "p99 %.2f ms%s" % (
+            h["p99_ms"], " (%.2f ms at 1 connection)" % h1["p99_ms"]
+            if h1 else ""))
+    else:
+        add(name, None, "(h) not measured")
     peaks = [(r["label"], r["connections"], r["peak_rss_mib"]) for r in rows
              if r["config"] in DAEMON and "peak_rss_mib" in r]
     if peaks:

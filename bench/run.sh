@@ -7,17 +7,22 @@
 # holds 1000 idle keep-alive connections against configuration (b), runs
 # the decoder micro-benchmark, then prints one table and the targets
 # (bench/report.py) and writes them as JSON under bench/results/.
+# Configuration (h) stores into a PostgreSQL server of its own, started
+# here with tests/pg.sh in the temporary folder.
 #
-# Everything it starts is stopped by PID, also on INT and TERM, and every
-# wait is bounded.  Exits 1 when a correctness check failed (after
-# printing everything), 0 otherwise; a missed target is only reported.
+# Everything it starts is stopped by PID (the PostgreSQL server by
+# tests/pg.sh stop, which signals only the PID it recorded), also on INT
+# and TERM, and every wait is bounded.  Exits 1 when a correctness check
+# failed (after printing everything), 0 otherwise; a missed target is only
+# reported.
 #
 # Environment: BENCH_BIN (the daemon, default ./sinch-webhookd),
 # BENCH_DECODE (default bench/decode), BENCH_SNS_SIGN (tests/e2e/sns_sign.c
 # built, for the SNS envelope of (g); default build/obj/tests/sns-sign),
 # BENCH_SHARED (the shared folder with vectors/sinch and
-# bench/nginx-readbody.conf, default ../shared), QUICK=1 (one 2 s run of
-# each, for a smoke check).
+# bench/nginx-readbody.conf, default ../shared), BENCH_PG_SH (the
+# PostgreSQL harness, default tests/pg.sh), QUICK=1 (one 2 s run of each,
+# for a smoke check).
 
 set -euo pipefail
 
@@ -27,6 +32,7 @@ BIN=${BENCH_BIN:-$SRCDIR/sinch-webhookd}
 DECODE=${BENCH_DECODE:-$BENCH_DIR/decode}
 SNS_SIGN=${BENCH_SNS_SIGN:-$SRCDIR/build/obj/tests/sns-sign}
 SHARED=${BENCH_SHARED:-$SRCDIR/../shared}
+PG_SH=${BENCH_PG_SH:-$SRCDIR/tests/pg.sh}
 UTIL=$BENCH_DIR/util.py
 QUICK=${QUICK:-}
 
@@ -39,7 +45,7 @@ else
 	RUNS=3
 	DECODE_SECS=1
 fi
-CONFIGS=(a b c d e f g)
+CONFIGS=(a b c d e f g h)
 CONNS=(1 64)
 IDLE_CONNS=1000
 DLR_PATH=/dlr
@@ -49,10 +55,12 @@ SNS_ARN=arn:aws:sns:us-east-1:123456789012:bench
 START_TIMEOUT=15	# until a server accepts connections
 STOP_TIMEOUT=30		# SIGTERM until exit (the daemon drains first)
 SETTLE_TIMEOUT=10	# after wrk, until the daemon's counters stop moving
+PG_TABLE=sinch_reports	# the postgres sink's default table
 CLK_TCK=$(getconf CLK_TCK)
 NPROC=$(nproc)
 
 PIDS=()			# started and not yet stopped
+PG_DIR=""		# the PostgreSQL server of (h), once started
 FAILED=0		# correctness checks that failed
 KEEP=0			# keep $T for a look after a failure
 T=$(mktemp -d "${TMPDIR:-/tmp}/sinch-bench.XXXXXX")
@@ -149,6 +157,8 @@ cleanup()
 		    kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
+	# After the daemons, whose connections it would otherwise wait for.
+	pg_stop
 	if ((KEEP)); then
 		say "kept the run's files in $T"
 	else
@@ -243,6 +253,85 @@ make_sns_envelope()
 	} >"$T/sns.headers"
 }
 
+# The placeholder of (h): the batch_id's last 12 characters, which
+# post.lua replaces with a value of its own in every request, so that each
+# body is another row (the table's dedup_key is the body's SHA-256: the
+# same bytes again are a retry, stored once) and keeps (c)'s length.
+find_unique()
+{
+	if ! UNIQUE=$(python3 -c 'import json, re, sys
+body = open(sys.argv[1], "rb").read()
+tail = json.loads(body).get("batch_id", "")[-12:]
+if not re.fullmatch(r"[0-9A-Z]{12}", tail) or body.count(tail.encode()) != 1:
+    sys.exit(1)
+print(tail)' "$BODY"); then
+		say "no batch_id ending in 12 of [0-9A-Z], once, in $BODY:" \
+		    "skipping (h)"
+		drop_config h
+	fi
+}
+
+# The PostgreSQL server of (h), one for all its runs, in $T/pg: Debian's
+# server with its default settings (fsync and synchronous_commit on),
+# listening on 127.0.0.1.  Sets PG_DIR (for pg_stop) and PG_* from its
+# env file, or drops (h).
+pg_start()
+{
+	# What DIR/env sets, kept local but for the PG_* copies.
+	# shellcheck disable=SC2034
+	local CONNINFO PASSWORD_FILE PGHOST PGPORT PGUSER PGDATABASE \
+	    PGPASSFILE PG_BINDIR
+
+	if [[ ! -x $PG_SH ]]; then
+		say "$PG_SH missing: skipping (h)"
+		drop_config h
+		return 0
+	fi
+	# As root the server runs as user postgres, which must reach $T/pg.
+	[[ $(id -u) -ne 0 ]] || chmod o+x "$T"
+	PG_DIR=$T/pg
+	if ! timeout -k 5 120 "$PG_SH" start "$PG_DIR" >"$T/pg_start.out" 2>&1
+	then
+		say "unable to start PostgreSQL: skipping (h):" \
+		    "$(tail -n 3 "$T/pg_start.out" | tr '\n' ' ')"
+		# Whatever it left running.
+		pg_stop
+		drop_config h
+		return 0
+	fi
+	# shellcheck source=/dev/null
+	. "$PG_DIR/env"
+	PG_CONNINFO=$CONNINFO
+	PG_PASSWORD_FILE=$PASSWORD_FILE
+	PG_PORT=$PGPORT
+	PG_PASSFILE=$PGPASSFILE
+	PG_PSQL=$PG_BINDIR/psql
+	PG_PID=$(cat "$PG_DIR/pid")
+	PG_VERSION=$("$PG_BINDIR/postgres" -V | awk '{ print $3 }')
+}
+
+# pg_stop: stops the server of (h), by the PID tests/pg.sh recorded (fast,
+# else immediate).
+pg_stop()
+{
+	[[ -n $PG_DIR && -f $PG_DIR/pid ]] || return 0
+	timeout -k 5 90 "$PG_SH" stop "$PG_DIR" fast >>"$T/pg_stop.out" 2>&1 ||
+	    timeout -k 5 90 "$PG_SH" stop "$PG_DIR" immediate \
+	    >>"$T/pg_stop.out" 2>&1 ||
+	    say "unable to stop PostgreSQL (pid $(cat "$PG_DIR/pid")):" \
+		"$(tail -n 2 "$T/pg_stop.out" | tr '\n' ' ')"
+}
+
+# pg_psql SQL: runs SQL as user sinch in database sinch and prints the
+# result unaligned, without headers.
+pg_psql()
+{
+	PGHOST=127.0.0.1 PGPORT=$PG_PORT PGUSER=sinch PGDATABASE=sinch \
+	    PGPASSFILE=$PG_PASSFILE PGCONNECT_TIMEOUT=10 \
+	    timeout -k 5 60 "$PG_PSQL" -X -A -t -q -v ON_ERROR_STOP=1 \
+	    -c "$1"
+}
+
 # The signature headers of (d), computed once: the daemon does not refuse
 # a replayed signature (a replay is a retry), so one set serves every
 # request.  max_skew_s is wide enough for the whole benchmark.
@@ -266,12 +355,19 @@ make_signature()
 # Servers.  start_CONFIG DIR sets SERVER_PID (the one to stop),
 # SERVER_PIDS (whose CPU and memory count), PORT and URL, or returns 1.
 
-# daemon_conf CONFIG DIR: the daemon's configuration for (b)..(e).
+# daemon_conf CONFIG DIR: the daemon's configuration for (b)..(e), (g)
+# and (h).
 daemon_conf()
 {
 	local cfg=$1 dir=$2 sinks auth="" sns=""
 
 	case $cfg in
+	h)
+		# Every key but the required ones at its default.
+		sinks="{ name = \"db\"; kind = \"postgres\";
+    conninfo = \"$PG_CONNINFO\";
+    password_file = \"$PG_PASSWORD_FILE\"; required = true; }"
+		;;
 	b | c | d | g)
 		local fsync=true
 		[[ $cfg == b || $cfg == g ]] && fsync=false
@@ -339,6 +435,29 @@ start_c() { start_daemon c "$@"; }
 start_d() { start_daemon d "$@"; }
 start_e() { start_daemon e "$@"; }
 start_g() { start_daemon g "$@"; }
+
+daemon_ready()
+{
+	python3 "$UTIL" ready "$PORT"
+}
+
+# (h): an empty table for every run, as every sink file starts empty (the
+# daemon creates it), and the daemon's connections up before wrk starts.
+start_h()
+{
+	if ! pg_psql "DROP TABLE IF EXISTS $PG_TABLE" >"$1/psql.out" 2>&1
+	then
+		say "unable to drop $PG_TABLE: $(tail -n 2 "$1/psql.out")"
+		return 1
+	fi
+	start_daemon h "$@" || return 1
+	if ! wait_for "$START_TIMEOUT" daemon_ready; then
+		say "the daemon was not ready (/readyz) within" \
+		    "${START_TIMEOUT}s: $(tail -n 3 "$1/stderr")"
+		stop_pid "$SERVER_PID"
+		return 1
+	fi
+}
 
 port_open()
 {
@@ -456,7 +575,7 @@ EOF
 
 is_daemon()
 {
-	[[ $1 == [bcdeg] ]]
+	[[ $1 == [bcdegh] ]]
 }
 
 # Sets M_2XX, M_OTHER, M_DELIV and M_CODES from the daemon's /metrics.
@@ -465,6 +584,7 @@ read_metrics()
 	local sink=log
 
 	[[ $1 == e ]] && sink=hook
+	[[ $1 == h ]] && sink=db
 	read -r M_2XX M_OTHER M_DELIV M_CODES < <(python3 "$UTIL" metrics \
 	    "$PORT" /metrics "$sink")
 }
@@ -479,8 +599,8 @@ metrics_settled()
 	[[ $prev == "$M_2XX $M_OTHER $M_DELIV" ]]
 }
 
-# run_wrk CONNS URL HEADERS-FILE OUT [BODY-FILE]: one bounded wrk run
-# (posting BODY by default); sets WRK_LINE,
+# run_wrk CONNS URL HEADERS-FILE OUT [BODY-FILE [UNIQUE]]: one bounded
+# wrk run (posting BODY by default; UNIQUE: see post.lua); sets WRK_LINE,
 # and over the run: IDLE_TICKS (of all CPUs), WRK_MS (wrk's own CPU time)
 # and WALL_MS.  The busy time of all CPUs that is left after the server's
 # and wrk's CPU time is other work, which skews the figures.
@@ -495,7 +615,7 @@ run_wrk()
 	c0=$CHILD_MS
 	cpu_idle
 	b0=$IDLE
-	BENCH_BODY=${5:-$BODY} BENCH_HEADERS=$3 \
+	BENCH_BODY=${5:-$BODY} BENCH_HEADERS=$3 BENCH_UNIQUE=${6:-} \
 	    timeout -k 5 $((DURATION + 30)) wrk -t"$threads" -c"$conns" \
 	    -d"${DURATION}s" --timeout 5s -s "$BENCH_DIR/post.lua" "$2" \
 	    >"$4" 2>&1 &
@@ -520,7 +640,7 @@ run_wrk()
 # CHECK (ok, FAIL or -) and CHECK_MSG.
 check_run()
 {
-	local cfg=$1 conns=$2 what=$3 w2xx lines range
+	local cfg=$1 conns=$2 what=$3 w2xx lines range rows
 
 	CHECK=-
 	CHECK_MSG=""
@@ -540,6 +660,30 @@ check_run()
 		elif ((lines < w2xx || lines > w2xx + conns)); then
 			CHECK_MSG="$what: $lines lines in the sink file, wrk"
 			CHECK_MSG+=" saw $w2xx 2xx (expected $range)"
+		fi
+		;;
+	h)
+		# As for the file sinks, plus: nothing but 2xx (every body is
+		# new, and the pool keeps up or answers 429), and no report
+		# already in the table (the bodies are distinct).
+		rows=$(pg_psql "SELECT count(*) FROM $PG_TABLE" 2>&1) ||
+		    rows="psql failed: $(tail -n 1 <<<"$rows")"
+		ROWS=$rows
+		if [[ ! $rows =~ ^[0-9]+$ ]]; then
+			CHECK_MSG="$what: unable to count the rows: $rows"
+		elif ((rows != M_2XX)); then
+			CHECK_MSG="$what: $rows rows in $PG_TABLE,"
+			CHECK_MSG+=" but the daemon counted $M_2XX 2xx answers"
+		elif ((rows < w2xx || rows > w2xx + conns)); then
+			CHECK_MSG="$what: $rows rows in $PG_TABLE, wrk"
+			CHECK_MSG+=" saw $w2xx 2xx (expected $range)"
+		elif ((W_NON2XX != 0 || M_OTHER != 0)); then
+			CHECK_MSG="$what: $W_NON2XX answers not 2xx (wrk),"
+			CHECK_MSG+=" $M_OTHER (the daemon: $M_CODES)"
+		elif [[ $PG_DUP != 0 || $PG_INS != "$rows" ]]; then
+			CHECK_MSG="$what: the daemon inserted $PG_INS rows"
+			CHECK_MSG+=" and found $PG_DUP already there; the"
+			CHECK_MSG+=" table holds $rows"
 		fi
 		;;
 	e)
@@ -609,7 +753,7 @@ EOF
 one_run()
 {
 	local cfg=$1 conns=$2 n=$3 what t0 t1 c0 c1 rss hwm headers=""
-	local out body=$BODY
+	local out body=$BODY unique="" p0=0 p1=0
 
 	what="($cfg) c=$conns run $n/$RUNS"
 	RUN_DIR=$T/$cfg-c$conns-r$n
@@ -619,22 +763,27 @@ one_run()
 		headers=$T/sns.headers
 		body=$SNS_ENVELOPE
 	fi
+	[[ $cfg == h ]] && unique=$UNIQUE
 	if ! "start_$cfg" "$RUN_DIR"; then
 		fail_run "$cfg" "$conns" "$n" "$what: the server did not start"
 		return 0
 	fi
 	read -r t0 c0 < <(python3 "$UTIL" ticks "${SERVER_PIDS[@]}")
-	if ! run_wrk "$conns" "$URL" "$headers" "$RUN_DIR/wrk.out" "$body"
+	[[ $cfg == h ]] && read -r p0 < <(python3 "$UTIL" treeticks "$PG_PID")
+	if ! run_wrk "$conns" "$URL" "$headers" "$RUN_DIR/wrk.out" "$body" \
+	    "$unique"
 	then
 		stop_pid "$SERVER_PID"
 		fail_run "$cfg" "$conns" "$n" "$what: wrk failed"
 		return 0
 	fi
 	read -r t1 c1 < <(python3 "$UTIL" ticks "${SERVER_PIDS[@]}")
+	[[ $cfg == h ]] && read -r p1 < <(python3 "$UTIL" treeticks "$PG_PID")
 	read -r W_REQUESTS W_NON2XX < <(python3 -c 'import json, sys
 r = json.loads(sys.argv[1][6:])
 print(r["requests"], r["non2xx"])' "$WRK_LINE")
-	M_2XX=0 M_OTHER=0 M_DELIV=0 M_CODES="" LINES=""
+	M_2XX=0 M_OTHER=0 M_DELIV=0 M_CODES="" LINES="" ROWS=""
+	PG_INS="" PG_DUP="" PG_BATCHES="" PG_COMMIT_S=""
 	if is_daemon "$cfg"; then
 		if ! read_metrics "$cfg"; then
 			stop_server "$cfg" "$conns" "$n" "$what"
@@ -645,6 +794,11 @@ print(r["requests"], r["non2xx"])' "$WRK_LINE")
 		wait_for "$SETTLE_TIMEOUT" metrics_settled "$cfg" ||
 		    say "$what: the daemon's counters still moving"
 	fi
+	if [[ $cfg == h ]]; then
+		read -r PG_INS PG_DUP PG_BATCHES PG_COMMIT_S < <(python3 \
+		    "$UTIL" pgmetrics "$PORT" /metrics db) ||
+		    PG_INS=-1 PG_DUP=-1
+	fi
 	read -r rss hwm < <(python3 "$UTIL" mem "${SERVER_PIDS[@]}")
 	check_run "$cfg" "$conns" "$what"
 	out=$(python3 "$UTIL" record "$WRK_LINE" config="$cfg" \
@@ -652,7 +806,10 @@ print(r["requests"], r["non2xx"])' "$WRK_LINE")
 	    cpu_child_ticks=$((c1 - c0)) clk_tck="$CLK_TCK" \
 	    rss_kib="$rss" hwm_kib="$hwm" lines="$LINES" metrics_2xx="$M_2XX" \
 	    metrics_other="$M_OTHER" metrics_codes="$M_CODES" \
-	    deliveries_ok="$M_DELIV" check="$CHECK" \
+	    deliveries_ok="$M_DELIV" check="$CHECK" rows="$ROWS" \
+	    pg_inserted="$PG_INS" pg_duplicate="$PG_DUP" \
+	    pg_batches="$PG_BATCHES" pg_commit_s="$PG_COMMIT_S" \
+	    cpu_pg_ticks=$((p1 - p0)) \
 	    check_msg="$CHECK_MSG" idle_ticks="$IDLE_TICKS" wrk_ms="$WRK_MS" \
 	    wall_ms="$WALL_MS" nproc="$NPROC")
 	printf '%s\n' "$out" >>"$T/runs.jsonl"
@@ -660,15 +817,17 @@ print(r["requests"], r["non2xx"])' "$WRK_LINE")
 r = json.loads(sys.argv[1])
 cpu = r["cpu_ticks"] * 1e6 / r["clk_tck"] / max(r["requests"], 1)
 all_ms = r["nproc"] * r["wall_ms"]
-other = 100 * (all_ms - (r["idle_ticks"] + r["cpu_ticks"]) * 1000 /
-    r["clk_tck"] - r["wrk_ms"]) / all_ms
+other = 100 * (all_ms - (r["idle_ticks"] + r["cpu_ticks"] +
+    r["cpu_pg_ticks"]) * 1000 / r["clk_tck"] - r["wrk_ms"]) / all_ms
+pg = r["cpu_pg_ticks"] * 1e6 / r["clk_tck"] / max(r["requests"], 1)
+pg = "  PostgreSQL %.1f us CPU/req" % pg if r["config"] == "h" else ""
 codes = r.get("metrics_codes")
 codes = " (%s)" % codes if codes not in (None, "", "-") else ""
 print("bench: %-22s %8.0f req/s  p50 %7.3f ms  p99 %7.3f ms  %6.1f us CPU/req"
-      "  VmHWM %5.1f MiB  non-2xx %d%s  sock err %d  other CPU %d%%"
+      "%s  VmHWM %5.1f MiB  non-2xx %d%s  sock err %d  other CPU %d%%"
       "  check %s" % (
       sys.argv[2], r["rps"], r["p50_us"] / 1e3, r["p99_us"] / 1e3, cpu,
-      r["hwm_kib"] / 1024, r["non2xx"], codes,
+      pg, r["hwm_kib"] / 1024, r["non2xx"], codes,
       r["connect"] + r["read"] + r["write"] + r["timeout"], round(other),
       r["check"]))' \
 	    "$out" "$what"
@@ -738,7 +897,7 @@ write_meta()
 	python3 "$UTIL" machine \
 	    when="$STARTED" \
 	    nginx="$(version_of nginx)" wrk="$(version_of wrk)" \
-	    webhook="$(version_of webhook)" \
+	    webhook="$(version_of webhook)" postgresql="${PG_VERSION:-}" \
 	    daemon="$("$BIN" -V 2>&1)" \
 	    git="$(git -C "$SRCDIR" describe --always --dirty 2>/dev/null ||
 		echo unknown)" \
@@ -784,6 +943,8 @@ main()
 	find_inputs
 	make_signature
 	make_sns_envelope
+	find_unique
+	[[ " ${CONFIGS[*]} " != *" h "* ]] || pg_start
 	say "$(nproc) CPUs; ${#CONFIGS[@]} configurations x ${CONNS[*]}" \
 	    "connections x $RUNS run(s) of ${DURATION}s; body" \
 	    "$VECTORS/$(basename "$BODY"); files in $T"
@@ -799,6 +960,7 @@ main()
 		done
 	done
 	run_decode
+	pg_stop
 	write_meta
 	if [[ $QUICK == 1 ]]; then
 		# A smoke check is not a result to commit.

@@ -8,12 +8,19 @@
   ticks PID...              utime+stime+cutime+cstime of the PIDs, summed,
                             then cutime+cstime alone (the finished
                             children's part), in clock ticks (CLK_TCK)
+  treeticks PID             utime+stime+cutime+cstime of PID and of all
+                            its descendants, summed, in clock ticks (a
+                            child that exited is in its parent's cutime)
   mem PID...                VmRSS and VmHWM of the PIDs, summed (KiB)
   sign SECRET BODY NONCE TS the Sinch signature of the body file:
                             Base64(HMAC-SHA256(secret, body.nonce.ts))
   metrics PORT PATH SINK    from the daemon's /metrics: answers 2xx, other
                             answers, SINK's deliveries with verdict ok, and
                             the other answers by code ("429:12,503:1", "-")
+  pgmetrics PORT PATH SINK  from /metrics, the postgres sink SINK's rows
+                            inserted and found already there, its
+                            batches committed and their total time (s)
+  ready PORT                exit 0 if GET /readyz answers 200
   record WRKLINE KEY=VAL... one JSON object: wrk's line and the pairs
                             (a value that parses as a number is one)
   machine KEY=VAL...        the machine's description as JSON, plus pairs
@@ -75,19 +82,46 @@ def connects(args):
         return 1
 
 
+def _stat(pid):
+    """The fields of /proc/PID/stat after "(comm) " (state is field 3 of
+    the whole line, so rest[0]), or None when PID is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2:].split()
+
+
 def ticks(args):
     total = children = 0
     for pid in args:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                stat = f.read()
-        except OSError:
+        rest = _stat(pid)
+        if rest is None:
             continue
-        # Fields after "(comm) ": state is field 3, utime field 14.
-        rest = stat[stat.rindex(")") + 2:].split()
+        # utime is field 14, so rest[11].
         total += sum(int(x) for x in rest[11:15])
         children += sum(int(x) for x in rest[13:15])
     print(total, children)
+
+
+def treeticks(args):
+    kids = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        rest = _stat(name)
+        if rest is not None:
+            kids.setdefault(rest[1], []).append(name)    # ppid: field 4
+    total, todo = 0, [args[0]]
+    while todo:
+        pid = todo.pop()
+        rest = _stat(pid)
+        if rest is None:
+            continue
+        total += sum(int(x) for x in rest[11:15])
+        todo.extend(kids.get(pid, []))
+    print(total)
 
 
 def mem(args):
@@ -115,14 +149,20 @@ def sign(args):
     print(base64.b64encode(mac).decode())
 
 
-def metrics(args):
-    port, path, sink = args
+def _get(port, path):
     url = f"http://127.0.0.1:{port}{path}"
     try:
         with urllib.request.urlopen(url, timeout=10) as r:
-            text = r.read().decode()
+            return r.read().decode()
     except OSError as e:
         print(f"util.py: unable to read {url}: {e}", file=sys.stderr)
+        return None
+
+
+def metrics(args):
+    port, path, sink = args
+    text = _get(port, path)
+    if text is None:
         return 1
     ok = other = deliv = 0
     codes = []
@@ -143,6 +183,40 @@ def metrics(args):
         if m:
             deliv += int(m.group(1))
     print(ok, other, deliv, ",".join(codes) or "-")
+
+
+def pgmetrics(args):
+    port, path, sink = args
+    text = _get(port, path)
+    if text is None:
+        return 1
+    lab = r'\{sink="' + re.escape(sink) + '"'
+    want = {
+        "inserted": METRICS_PREFIX + "postgres_rows_total" + lab +
+        r',result="inserted"\} (\S+)',
+        "duplicate": METRICS_PREFIX + "postgres_rows_total" + lab +
+        r',result="duplicate"\} (\S+)',
+        "batches": METRICS_PREFIX + "postgres_commit_seconds_count" + lab +
+        r'\} (\S+)',
+        "commit_s": METRICS_PREFIX + "postgres_commit_seconds_sum" + lab +
+        r'\} (\S+)',
+    }
+    got = {}
+    for line in text.splitlines():
+        for k, pat in want.items():
+            m = re.fullmatch(pat, line)
+            if m:
+                got[k] = m.group(1)
+    print(" ".join(got.get(k, "-") for k in want))
+
+
+def ready(args):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{args[0]}/readyz",
+                                    timeout=2) as r:
+            return 0 if r.status == 200 else 1
+    except OSError:
+        return 1
 
 
 def _value(v):
@@ -195,7 +269,8 @@ def json_get(args):
 
 COMMANDS = {
     "freeport": freeport, "listenport": listenport, "connects": connects,
-    "ticks": ticks, "mem": mem, "sign": sign, "metrics": metrics,
+    "ticks": ticks, "treeticks": treeticks, "mem": mem, "sign": sign,
+    "metrics": metrics, "pgmetrics": pgmetrics, "ready": ready,
     "record": record, "machine": machine, "json-get": json_get,
 }
 
