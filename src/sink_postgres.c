@@ -873,9 +873,9 @@ pg_attempt(struct pg_conn *c, bool first)
 	if (ret == 0) {
 		metrics_pg_connections(p->index, 1, 0);
 		if (atomic_fetch_add(&p->nup, 1) == 0 || p->down_logged)
-			log_info("%s: connected to %s:%s, database %s%s",
+			log_info("%s: connected to %s:%s database %s",
 			    p->name, PQhost(c->conn), PQport(c->conn),
-			    PQdb(c->conn), p->down_logged ? " again" : "");
+			    PQdb(c->conn));
 		p->down_logged = false;
 	} else {
 		metrics_pg_connect_failure(p->index);

@@ -1234,6 +1234,28 @@ pg_load()
 	LOAD_PIDS+=("$LOAD_PID")
 }
 
+# pg_daemon_load TAG N RATE: a server, a daemon with a required postgres
+# sink, ready, and a paced load of N distinct bodies from eight senders,
+# logged to $LOG (LOAD_PID is the sender).
+pg_daemon_load()
+{
+	pg_start
+	write_config "$T/pg.conf" "$(pg_sink)"
+	start_daemon "$T/pg.conf"
+	wait_readyz 200 15 || fail "/readyz is not 200 with the server up"
+	LOG=$T/load
+	pg_load "$URL" "$1" "$2" 8 "$LOG" --rate "$3"
+}
+
+# load_oks: how many answers 200 the load in $LOG has had so far.
+load_oks()
+{
+	local n
+
+	n=$(grep -c ' 200$' "$LOG" 2>/dev/null)
+	echo "${n:-0}"
+}
+
 # _e2e_pg_cleanup: every server the test started, stopped by its PID.
 _e2e_pg_cleanup()
 {

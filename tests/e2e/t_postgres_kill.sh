@@ -17,21 +17,12 @@
 N=3000
 RATE=200
 
-pg_start
-write_config "$T/pg.conf" "$(pg_sink)"
-start_daemon "$T/pg.conf"
-wait_readyz 200 15 || fail "/readyz is not 200 with the server up"
-
-LOG=$T/load
-pg_load "$URL" kill "$N" 8 "$LOG" --rate "$RATE"
+pg_daemon_load kill "$N" "$RATE"
 SENDER=$LOAD_PID
 
 _ok_count_at_least()
 {
-	local n
-
-	n=$(grep -c ' 200$' "$LOG" 2>/dev/null)
-	((${n:-0} >= $1))
+	(($(load_oks) >= $1))
 }
 
 wait_for 60 _ok_count_at_least 800 ||

@@ -20,27 +20,12 @@
 N=3000
 RATE=150
 
-pg_start
-write_config "$T/pg.conf" "$(pg_sink)"
-start_daemon "$T/pg.conf"
-wait_readyz 200 15 || fail "/readyz is not 200 with the server up"
-
-LOG=$T/load
-pg_load "$URL" out "$N" 8 "$LOG" --rate "$RATE"
+pg_daemon_load out "$N" "$RATE"
 SENDER=$LOAD_PID
-
-# 200s logged so far.
-oks()
-{
-	local n
-
-	n=$(grep -c ' 200$' "$LOG" 2>/dev/null)
-	echo "${n:-0}"
-}
 
 _ok_count_at_least()
 {
-	(($(oks) >= $1))
+	(($(load_oks) >= $1))
 }
 
 # a 503 logged after epoch second $1.
@@ -56,10 +41,10 @@ outage()
 	local mode=$1 t0 n
 
 	wait_for 60 _ok_count_at_least "$2" ||
-	    fail "the load did not reach $2 answers 200: $(oks)"
+	    fail "the load did not reach $2 answers 200: $(load_oks)"
 	t0=$(date +%s.%N)
 	pg_stop "$mode"
-	n=$(oks)
+	n=$(load_oks)
 	note "$mode stop after $n answers 200"
 	wait_readyz 503 10 ||
 	    check_fail "$mode stop: /readyz still $(readyz_status) after 10 s"

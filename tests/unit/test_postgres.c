@@ -220,6 +220,31 @@ open_ok(struct config *cfg)
 	return s;
 }
 
+/* The sink of cfg on a table of its own making, answers cleared. */
+static struct sinks *
+open_fresh(PGconn *conn, struct config *cfg)
+{
+	char	 text[128];
+
+	snprintf(text, sizeof(text), "DROP TABLE IF EXISTS %s",
+	    cfg->sinks[0].table);
+	sql(conn, text);
+	answers_reset();
+	return open_ok(cfg);
+}
+
+/* Holds table locked in an open transaction, until COMMIT or ROLLBACK. */
+static void
+lock_table(PGconn *conn, const char *table)
+{
+	char	 text[128];
+
+	sql(conn, "BEGIN");
+	snprintf(text, sizeof(text), "LOCK TABLE %s IN ACCESS EXCLUSIVE MODE",
+	    table);
+	sql(conn, text);
+}
+
 START_TEST(test_pg_rows)
 {
 	struct config	*cfg = config_pg("unit_rows", 2, 1000, 5000);
@@ -228,9 +253,7 @@ START_TEST(test_pg_rows)
 	PGconn		*conn = db();
 	char		 body[512], query[1024];
 
-	sql(conn, "DROP TABLE IF EXISTS unit_rows");
-	answers_reset();
-	s = open_ok(cfg);
+	s = open_fresh(conn, cfg);
 	ck_assert(sinks_ready(s, &failing));
 	deliver(s, 0, "46700000001", "2026-03-01T10:00:00.250Z");
 	deliver(s, 1, "46700000002", "2026-02-30T10:00:00Z");
@@ -273,9 +296,7 @@ START_TEST(test_pg_table_kept)
 	struct sinks	*s;
 	PGconn		*conn = db();
 
-	sql(conn, "DROP TABLE IF EXISTS unit_kept");
-	answers_reset();
-	s = open_ok(cfg);
+	s = open_fresh(conn, cfg);
 	deliver(s, 0, "46700000003", "2026-03-01T10:00:00Z");
 	ck_assert_int_eq(answer_of(0), SINK_OK);
 	sinks_free(s);
@@ -382,11 +403,8 @@ START_TEST(test_pg_busy_and_timeout)
 	struct sinks	*s;
 	PGconn		*conn = db();
 
-	sql(conn, "DROP TABLE IF EXISTS unit_busy");
-	answers_reset();
-	s = open_ok(cfg);
-	sql(conn, "BEGIN");
-	sql(conn, "LOCK TABLE unit_busy IN ACCESS EXCLUSIVE MODE");
+	s = open_fresh(conn, cfg);
+	lock_table(conn, "unit_busy");
 	deliver(s, 0, "46700000006", "2026-03-01T10:00:00Z");
 	/* Let the connection take it before the next one comes. */
 	usleep(200000);
@@ -415,9 +433,7 @@ START_TEST(test_pg_content_refused)
 	struct sinks	*s;
 	PGconn		*conn = db();
 
-	sql(conn, "DROP TABLE IF EXISTS unit_content");
-	answers_reset();
-	s = open_ok(cfg);
+	s = open_fresh(conn, cfg);
 	sql(conn, "CREATE OR REPLACE FUNCTION unit_refuse() RETURNS trigger "
 	    "LANGUAGE plpgsql AS $$ BEGIN IF NEW.recipient = 'refuse-me' THEN "
 	    "RAISE EXCEPTION 'refused' USING ERRCODE = '22023'; END IF; "
@@ -425,8 +441,7 @@ START_TEST(test_pg_content_refused)
 	sql(conn, "CREATE TRIGGER unit_refuse BEFORE INSERT ON unit_content "
 	    "FOR EACH ROW EXECUTE FUNCTION unit_refuse()");
 	/* Three reports queued behind a lock, so they share a batch. */
-	sql(conn, "BEGIN");
-	sql(conn, "LOCK TABLE unit_content IN ACCESS EXCLUSIVE MODE");
+	lock_table(conn, "unit_content");
 	deliver(s, 0, "46700000010", "2026-03-01T10:00:00Z");
 	usleep(200000);
 	deliver(s, 1, "46700000011", "2026-03-01T10:00:00Z");
