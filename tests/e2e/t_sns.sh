@@ -84,6 +84,7 @@ SRV_LOG=$T/srv.log	# one line per request it got
 SRV_PID=""
 ENV_N=0
 declare -A SNS_N	# "header-type|status" -> answers, for /metrics
+declare -a MIDS		# part 3: the MessageId of each Notification
 
 # --- certificates ------------------------------------------------------------
 
@@ -822,10 +823,12 @@ R=$T/sns3.jsonl
 DD=$T/dump
 mkdir -p "$T/certs" "$DD"
 cp "$P/signer.pem" "$T/certs/$CERT_NAME"
+pg_start
 write_config "$T/sns3.conf" "$(cat <<EOF
   { name = "log"; kind = "file"; path = "$R"; required = true; },
   { name = "dump"; kind = "exec"; command = [ "$DUMP", "$DD" ];
-    timeout_ms = 15000; required = true; }
+    timeout_ms = 15000; required = true; },
+$(pg_sink)
 EOF
 )"
 printf 'sns = {\n  topics = [ "%s", "%s" ];\n  cert_dir = "%s";\n};\n' \
@@ -838,6 +841,7 @@ for i in 1 2; do
 	hook_body "$T/d$i.json" "ok cert_dir $i"
 	E=$(new_env)
 	notification "$E" "$T/d$i.json" SignatureVersion=$i
+	MIDS[$i]=$MID
 	sns_delivered "cert_dir, SignatureVersion $i" "$T/d$i.json" "$E"
 	if [[ $LAST_STATUS == 200 && -n $LAST_ID ]]; then
 		wait_for 5 test -e "$DD/$LAST_ID.done"
@@ -848,6 +852,18 @@ for i in 1 2; do
 		    check_fail "cert_dir: the hook has no SINCH_SNS_TOPIC_ARN=$ARN"
 	fi
 done
+# The postgres sink keys the row on the Message's bytes and keeps the SNS
+# message id and topic, so the same callback sent directly is the same row.
+for i in 1 2; do
+	got=$(pg_psql "SELECT concat_ws('|', sns_message_id,
+	    record->>'sns_topic_arn', client_reference)
+	    FROM sinch_reports WHERE dedup_key = '\\x$(sha256_of "$T/d$i.json")'")
+	[[ $got == "${MIDS[$i]}|$ARN|ok cert_dir $i" ]] ||
+	    check_fail "cert_dir: postgres row of Notification $i: '$got'"
+done
+post_file 200 "$T/d1.json"
+[[ $(pg_rows) == 2 ]] ||
+    check_fail "cert_dir: $(pg_rows) rows after the direct retry, want 2"
 MISSING_URL=https://$SNS_HOST/SimpleNotificationService-0123456789abcdef.pem
 E=$(new_env)
 notification "$E" "$T/in.json" SigningCertURL="$MISSING_URL"
