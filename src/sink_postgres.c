@@ -846,7 +846,7 @@ done:
 	return ret;
 }
 
-/* The next wait after a failed attempt: doubling, with some jitter. */
+/* The next wait after a failed attempt: doubling, up to the maximum. */
 static unsigned
 pg_backoff(unsigned ms)
 {
