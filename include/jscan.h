@@ -86,5 +86,10 @@ const char	*jscan_string(const struct jscan *, int tok);
 size_t		 jscan_length(const struct jscan *, int tok);
 /* An integer literal's value; 0 for anything else. */
 int64_t		 jscan_int(const struct jscan *, int tok);
+/*
+ * The four hex digits at s (of a \u escape) into *out.  Returns 0, or -1
+ * when one is not a hex digit.
+ */
+int		 jscan_hex4(const char *s, uint32_t *out);
 
 #endif

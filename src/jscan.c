@@ -286,11 +286,12 @@ jscan_tok_new(struct jscan_state *st, enum jscan_type type)
 	return t;
 }
 
-static int
-jscan_hex4(const unsigned char *p, uint32_t *out)
+int
+jscan_hex4(const char *s, uint32_t *out)
 {
-	uint32_t	 v = 0;
-	int		 i, d;
+	const unsigned char	*p = (const unsigned char *)s;
+	uint32_t		 v = 0;
+	int			 i, d;
 
 	for (i = 0; i < 4; i++) {
 		if (p[i] >= '0' && p[i] <= '9')
@@ -323,12 +324,12 @@ jscan_unicode(struct jscan_state *st, const unsigned char *esc, char *out,
 		jscan_eof(st);
 		goto done;
 	}
-	if (jscan_hex4(esc + 2, &cp) == -1) {
+	if (jscan_hex4((const char *)esc + 2, &cp) == -1) {
 		jscan_fail_near(st, esc, 6, "invalid Unicode escape");
 		goto done;
 	}
 	if (cp >= 0xd800 && cp <= 0xdbff && end - esc >= 12 &&
-	    esc[6] == '\\' && esc[7] == 'u' && jscan_hex4(esc + 8, &lo) == 0 &&
+	    esc[6] == '\\' && esc[7] == 'u' && jscan_hex4((const char *)esc + 8, &lo) == 0 &&
 	    lo >= 0xdc00 && lo <= 0xdfff) {
 		*used = 12;
 		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);

@@ -41,6 +41,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "dedup.h"
+#include "jscan.h"
 #include "log.h"
 #include "metrics.h"
 #include "sink.h"
@@ -395,10 +396,9 @@ pg_exec(struct pg_conn *c, size_t n, long *inserted)
 size_t
 pg_jsonb_text(struct buf *out, const char *line, size_t len)
 {
-	static const char	 hex[] = "0123456789abcdefABCDEF";
-	size_t			 start, i, fixed = 0;
-	char			*s;
-	unsigned long		 u, v;
+	size_t		 start, i, fixed = 0;
+	char		*s;
+	uint32_t	 u, v;
 
 	if (len > 0 && line[len - 1] == '\n')
 		len--;
@@ -410,21 +410,16 @@ pg_jsonb_text(struct buf *out, const char *line, size_t len)
 		if (s[i] != '\\')
 			continue;
 		if (s[i + 1] != 'u' || i + 6 > len ||
-		    strspn(s + i + 2, hex) < 4) {
+		    jscan_hex4(s + i + 2, &u) == -1) {
 			i++;		/* \" \\ \n ...: one character */
 			continue;
 		}
-		u = strtoul((char[5]){ s[i + 2], s[i + 3], s[i + 4],
-		    s[i + 5], 0 }, NULL, 16);
 		if (u >= 0xd800 && u <= 0xdbff && i + 12 <= len &&
 		    s[i + 6] == '\\' && s[i + 7] == 'u' &&
-		    strspn(s + i + 8, hex) >= 4) {
-			v = strtoul((char[5]){ s[i + 8], s[i + 9], s[i + 10],
-			    s[i + 11], 0 }, NULL, 16);
-			if (v >= 0xdc00 && v <= 0xdfff) {
-				i += 11;	/* a pair */
-				continue;
-			}
+		    jscan_hex4(s + i + 8, &v) == 0 &&
+		    v >= 0xdc00 && v <= 0xdfff) {
+			i += 11;	/* a pair */
+			continue;
 		}
 		if (u == 0 || (u >= 0xd800 && u <= 0xdfff)) {
 			memcpy(s + i + 2, "fffd", 4);
