@@ -93,6 +93,12 @@ int		 auth_token_endpoint(const struct auth *,
  * and frees, or NULL with errno set (EFBIG: too long, ENODATA: empty).
  */
 uint8_t		*auth_secret_load(const char *path, size_t *len);
+/*
+ * Where the secret file name is: a relative name is looked up in
+ * $CREDENTIALS_DIRECTORY (systemd's LoadCredential=) when that is set.
+ * Returns 0, or -1 with errno ENAMETOOLONG when it does not fit in size.
+ */
+int		 auth_secret_path(const char *name, char *path, size_t size);
 
 /* Building blocks, exported for the tests. */
 int		 auth_signature(const uint8_t *secret, size_t secret_len,

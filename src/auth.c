@@ -251,30 +251,42 @@ fail:
 	return NULL;
 }
 
+int
+auth_secret_path(const char *name, char *path, size_t size)
+{
+	const char	*dir = getenv("CREDENTIALS_DIRECTORY");
+	int		 n;
+
+	if (name[0] != '/' && dir != NULL && dir[0] != '\0')
+		n = snprintf(path, size, "%s/%s", dir, name);
+	else
+		n = snprintf(path, size, "%s", name);
+	if (n < 0 || (size_t)n >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
 /*
- * Reads the secret in the file name into s, at least min bytes of it.  A
- * relative name is looked up in $CREDENTIALS_DIRECTORY when that is set.
- * Errors name key and the path, never the content.
+ * Reads the secret in the file name into s, at least min bytes of it,
+ * found as auth_secret_path() says.  Errors name key and the path, never
+ * the content.
  */
 static int
 secret_read(struct secret *s, const char *key, const char *name,
     size_t min, char *err, size_t errlen)
 {
-	const char	*dir = getenv("CREDENTIALS_DIRECTORY");
 	char		 path[PATH_MAX];
 	uint8_t		*p = NULL;
 	size_t		 len = 0;
-	int		 n, ret = -1;
+	int		 ret = -1;
 
 	if (name == NULL || name[0] == '\0') {
 		seterr(err, errlen, "%s: empty file name", key);
 		return -1;
 	}
-	if (name[0] != '/' && dir != NULL && dir[0] != '\0')
-		n = snprintf(path, sizeof(path), "%s/%s", dir, name);
-	else
-		n = snprintf(path, sizeof(path), "%s", name);
-	if (n < 0 || (size_t)n >= sizeof(path)) {
+	if (auth_secret_path(name, path, sizeof(path)) == -1) {
 		seterr(err, errlen, "%s: unable to read %s: %s", key, name,
 		    strerror(ENAMETOOLONG));
 		return -1;

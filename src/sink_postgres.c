@@ -27,6 +27,7 @@
  * connection when it connects, so one dropped while running comes back.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -768,8 +769,7 @@ pg_connect(struct pg_conn *c, bool *fatal, char *err, size_t errlen)
 		"5", "sinch-webhookd", "10", "5", "3", cfg->conninfo, NULL,
 		NULL
 	};
-	const char	*dir = getenv("CREDENTIALS_DIRECTORY");
-	char		 path[4096], why[256], timeout[64];
+	char		 path[PATH_MAX], why[256], timeout[64];
 	uint8_t		*pw = NULL;
 	size_t		 pwlen = 0;
 	PGconn		*conn;
@@ -778,13 +778,9 @@ pg_connect(struct pg_conn *c, bool *fatal, char *err, size_t errlen)
 
 	*fatal = false;
 	if (cfg->password_file != NULL) {
-		if (cfg->password_file[0] != '/' && dir != NULL &&
-		    dir[0] != '\0')
-			snprintf(path, sizeof(path), "%s/%s", dir,
-			    cfg->password_file);
-		else
-			snprintf(path, sizeof(path), "%s", cfg->password_file);
-		if ((pw = auth_secret_load(path, &pwlen)) == NULL) {
+		if (auth_secret_path(cfg->password_file, path,
+		    sizeof(path)) == -1 ||
+		    (pw = auth_secret_load(path, &pwlen)) == NULL) {
 			snprintf(err, errlen, "%s: password_file: unable to "
 			    "read %.300s: %s", p->name, path, strerror(errno));
 			return -1;
