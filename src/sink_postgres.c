@@ -885,12 +885,28 @@ pg_attempt(struct pg_conn *c, bool first)
 	return ret;
 }
 
+/*
+ * With no connection left, nobody would take the queue: what is there is
+ * answered SINK_RETRY now (and submit answers so until one is up).
+ */
+static void
+pg_orphans(struct pg_pool *p)
+{
+	struct sink_job	*gone = NULL;
+
+	pthread_mutex_lock(&p->lock);
+	if (atomic_load(&p->nup) == 0)
+		gone = pg_take_all(p);
+	pthread_mutex_unlock(&p->lock);
+	pg_answer_all(gone, SINK_RETRY);
+}
+
 static void *
 pg_main(void *arg)
 {
 	struct pg_conn	*c = arg;
 	struct pg_pool	*p = c->pool;
-	struct sink_job	*batch, *stale, *gone, *job, *last;
+	struct sink_job	*batch, *stale, *job, *last;
 	struct timespec	 until;
 	unsigned	 backoff = 0, hup;
 	bool		 first = true;
@@ -911,10 +927,8 @@ pg_main(void *arg)
 			}
 			first = false;
 			backoff = pg_backoff(backoff);
-			/* No connection left: nobody would take the queue. */
+			pg_orphans(p);
 			pthread_mutex_lock(&p->lock);
-			gone = atomic_load(&p->nup) == 0 ? pg_take_all(p) :
-			    NULL;
 			hup = p->hup;
 			deadline_in(&until, backoff);
 			while (!p->stopping && p->hup == hup &&
@@ -924,7 +938,6 @@ pg_main(void *arg)
 			if (p->hup != hup)
 				backoff = 0;
 			pthread_mutex_unlock(&p->lock);
-			pg_answer_all(gone, SINK_RETRY);
 			continue;
 		}
 		pthread_mutex_lock(&p->lock);
@@ -958,13 +971,8 @@ pg_main(void *arg)
 			batch = job->next;
 			sink_job_done(job, job->verdict);
 		}
-		if (c->conn == NULL) {
-			pthread_mutex_lock(&p->lock);
-			gone = atomic_load(&p->nup) == 0 ? pg_take_all(p) :
-			    NULL;
-			pthread_mutex_unlock(&p->lock);
-			pg_answer_all(gone, SINK_RETRY);
-		}
+		if (c->conn == NULL)
+			pg_orphans(p);
 	}
 	if (c->conn != NULL) {
 		PQfinish(c->conn);
