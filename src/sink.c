@@ -26,8 +26,7 @@ struct delivery {
 	struct buf		*line;
 	sink_done_fn		*done;
 	void			*arg;
-	bool			 has_digest;	/* and dedup is on */
-	bool			 digest_given;
+	bool			 has_digest;	/* digest holds the body's */
 	uint8_t			 digest[DEDUP_DIGEST_LEN];
 	char			 id[48];
 	struct timespec		 start;		/* CLOCK_MONOTONIC */
@@ -200,11 +199,10 @@ sinks_deliver(struct sinks *s, struct report *report, struct buf *line,
 	d->line = line;
 	d->done = done;
 	d->arg = arg;
-	d->digest_given = digest != NULL;
-	d->has_digest = digest != NULL && s->dedup != NULL;
-	if (d->digest_given)
-		memcpy(d->digest, digest, DEDUP_DIGEST_LEN);
+	d->has_digest = digest != NULL;
 	if (d->has_digest)
+		memcpy(d->digest, digest, DEDUP_DIGEST_LEN);
+	if (d->has_digest && s->dedup != NULL)
 		taken = dedup_taken(s->dedup, digest);
 	snprintf(d->id, sizeof(d->id), "%s", id != NULL ? id : "-");
 	clock_gettime(CLOCK_MONOTONIC, &d->start);
@@ -258,7 +256,7 @@ sink_job_done(struct sink_job *job, enum sink_verdict v)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	metrics_sink(sk->index, v, (double)(now.tv_sec - d->start.tv_sec) +
 	    (double)(now.tv_nsec - d->start.tv_nsec) / 1e9);
-	if (v == SINK_OK && d->has_digest)
+	if (v == SINK_OK && d->has_digest && d->sinks->dedup != NULL)
 		dedup_mark(d->sinks->dedup, d->digest,
 		    (unsigned)(sk - d->sinks->v));
 	if (!sk->cfg->required) {
@@ -300,7 +298,7 @@ sink_job_id(const struct sink_job *job)
 const uint8_t *
 sink_job_digest(const struct sink_job *job)
 {
-	return job->delivery->digest_given ? job->delivery->digest : NULL;
+	return job->delivery->has_digest ? job->delivery->digest : NULL;
 }
 
 void
