@@ -1256,6 +1256,12 @@ load_oks()
 	echo "${n:-0}"
 }
 
+# load_oks_at_least N: the load in $LOG has had N answers 200 (for wait_for).
+load_oks_at_least()
+{
+	(($(load_oks) >= $1))
+}
+
 # _e2e_pg_cleanup: every server the test started, stopped by its PID.
 _e2e_pg_cleanup()
 {

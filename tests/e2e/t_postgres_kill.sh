@@ -20,12 +20,7 @@ RATE=200
 pg_daemon_load kill "$N" "$RATE"
 SENDER=$LOAD_PID
 
-_ok_count_at_least()
-{
-	(($(load_oks) >= $1))
-}
-
-wait_for 60 _ok_count_at_least 800 ||
+wait_for 60 load_oks_at_least 800 ||
     fail "the load did not reach 800 answers 200"
 stop_daemon KILL 10
 rc=$?

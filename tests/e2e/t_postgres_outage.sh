@@ -23,11 +23,6 @@ RATE=150
 pg_daemon_load out "$N" "$RATE"
 SENDER=$LOAD_PID
 
-_ok_count_at_least()
-{
-	(($(load_oks) >= $1))
-}
-
 # a 503 logged after epoch second $1.
 _503_after()
 {
@@ -40,7 +35,7 @@ outage()
 {
 	local mode=$1 t0 n
 
-	wait_for 60 _ok_count_at_least "$2" ||
+	wait_for 60 load_oks_at_least "$2" ||
 	    fail "the load did not reach $2 answers 200: $(load_oks)"
 	t0=$(date +%s.%N)
 	pg_stop "$mode"
