@@ -1008,18 +1008,16 @@ pg_free(struct pg_pool *p)
 static char *
 pg_quote_table(const char *table)
 {
-	struct buf	*b;
 	const char	*dot = strchr(table, '.');
-	char		*s = NULL;
+	char		*s;
+	int		 n;
 
-	if ((b = buf_new(strlen(table) + 8)) == NULL)
-		return NULL;
-	if (dot != NULL ? buf_printf(b, "\"%.*s\".\"%s\"",
-	    (int)(dot - table), table, dot + 1) == 0 :
-	    buf_printf(b, "\"%s\"", table) == 0)
-		s = strdup(b->data);
-	buf_free(b);
-	return s;
+	if (dot != NULL)
+		n = asprintf(&s, "\"%.*s\".\"%s\"", (int)(dot - table), table,
+		    dot + 1);
+	else
+		n = asprintf(&s, "\"%s\"", table);
+	return n == -1 ? NULL : s;
 }
 
 /* The INSERT; pg_params() gives it the rows in key order. */
