@@ -24,6 +24,12 @@ enum sink_kind {
 	SINK_KIND_POSTGRES
 };
 
+/* How an exec sink talks to its program. */
+enum exec_protocol {
+	EXEC_PROTOCOL_EXEC,	/* a process per report, its exit status */
+	EXEC_PROTOCOL_LINES	/* a helper per slot, a line per report */
+};
+
 /* At most this many sinks: dedup keeps one bit per sink. */
 #define CONFIG_SINKS_MAX	64
 
@@ -50,6 +56,7 @@ struct sink_config {
 	size_t		 nenv;
 	int		 timeout_ms;	/* 10000, 1..3600000 */
 	int		 max_concurrent; /* 4, 1..1024 */
+	enum exec_protocol protocol;	/* exec */
 
 	/* SINK_KIND_POSTGRES */
 	char		*conninfo;	/* libpq's, without a password */
@@ -57,7 +64,9 @@ struct sink_config {
 	char		*table;		/* "sinch_reports", [schema.]name */
 	int		 connections;	/* 2, 1..64 */
 	int		 statement_timeout_ms; /* 5000, 100..600000 */
-	int		 queue_wait_ms;	/* 1000, 1..60000 */
+
+	/* SINK_KIND_EXEC (1000, 0..60000) and SINK_KIND_POSTGRES (1..60000) */
+	int		 queue_wait_ms;
 };
 
 /* One OAuth 2.0 client allowed to ask for tokens. */

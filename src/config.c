@@ -257,9 +257,16 @@ static const char *const sink_kind_names[] = {
 	[SINK_KIND_POSTGRES] = "postgres",
 };
 
+static const char *const exec_protocol_names[] = {
+	[EXEC_PROTOCOL_EXEC] = "exec",
+	[EXEC_PROTOCOL_LINES] = "lines",
+};
+
 /* Enum fields are written through an int. */
 _Static_assert(sizeof(enum log_level) == sizeof(int), "enum log_level");
 _Static_assert(sizeof(enum sink_kind) == sizeof(int), "enum sink_kind");
+_Static_assert(sizeof(enum exec_protocol) == sizeof(int),
+    "enum exec_protocol");
 
 static const struct config_int config_ints[] = {
 	/* key				field
@@ -496,6 +503,18 @@ static const struct config_int sink_exec_ints[] = {
 	    1,		3600000,	10000 },
 	{ "max_concurrent",	CFG_SINK_INT(max_concurrent),
 	    1,		1024,		4 },
+	/* 0: no waiting, SINK_BUSY at once when every slot is taken. */
+	{ "queue_wait_ms",	CFG_SINK_INT(queue_wait_ms),
+	    0,		60000,		1000 },
+};
+
+static const struct config_enum sink_exec_enums[] = {
+	/* key		field
+	 *    names, count
+	 *    what	required default */
+	{ "protocol",	CFG_SINK_OFF(protocol),
+	    exec_protocol_names, nitems(exec_protocol_names),
+	    "protocol",	false,	EXEC_PROTOCOL_EXEC },
 };
 
 /* env is { NULL } rather than NULL when the key is absent. */
@@ -513,6 +532,7 @@ static const struct config_strv sink_exec_strvs[] = {
 
 static const struct config_schema sink_exec_schema = {
 	.ints = sink_exec_ints,		.nints = nitems(sink_exec_ints),
+	.enums = sink_exec_enums,	.nenums = nitems(sink_exec_enums),
 	.strvs = sink_exec_strvs,	.nstrvs = nitems(sink_exec_strvs),
 };
 

@@ -239,6 +239,8 @@ START_TEST(test_config_exec_sink_defaults)
 	ck_assert_uint_eq(sc->nenv, 0);
 	ck_assert_int_eq(sc->timeout_ms, 10000);
 	ck_assert_int_eq(sc->max_concurrent, 4);
+	ck_assert_int_eq(sc->queue_wait_ms, 1000);
+	ck_assert_int_eq(sc->protocol, EXEC_PROTOCOL_EXEC);
 	ck_assert(sc->required);
 	ck_assert_ptr_null(sc->types);
 	ck_assert_ptr_null(sc->statuses);
@@ -266,6 +268,7 @@ START_TEST(test_config_exec_sink)
 	    "\t  env = { TZ = \"UTC\"; LANG = \"C.UTF-8\"; EMPTY = \"\";\n"
 	    "\t\tsinch_lower = \"a=b\"; };\n"
 	    "\t  timeout_ms = 3600000; max_concurrent = 1024;\n"
+	    "\t  queue_wait_ms = 60000; protocol = \"lines\";\n"
 	    "\t  required = false;\n"
 	    "\t  types = [ \"recipient_delivery_report_sms\" ];\n"
 	    "\t  statuses = [ \"Delivered\", \"Failed\" ];\n"
@@ -290,6 +293,8 @@ START_TEST(test_config_exec_sink)
 	ck_assert_ptr_null(sc->env[4]);
 	ck_assert_int_eq(sc->timeout_ms, 3600000);
 	ck_assert_int_eq(sc->max_concurrent, 1024);
+	ck_assert_int_eq(sc->queue_wait_ms, 60000);
+	ck_assert_int_eq(sc->protocol, EXEC_PROTOCOL_LINES);
 	ck_assert(!sc->required);
 	ck_assert_uint_eq(sc->ntypes, 1);
 	ck_assert_str_eq(sc->types[0], "recipient_delivery_report_sms");
@@ -305,12 +310,15 @@ START_TEST(test_config_exec_sink)
 	/* A list works as well as an array; the bounds load. */
 	cfg = expect_load("sinks = ( { name = \"h\"; kind = \"exec\";\n"
 	    "\tcommand = ( \"/bin/true\" ); timeout_ms = 1;\n"
-	    "\tmax_concurrent = 1; } );\n");
+	    "\tmax_concurrent = 1; queue_wait_ms = 0;\n"
+	    "\tprotocol = \"exec\"; } );\n");
 	ck_assert_uint_eq(cfg->sinks[0].ncommand, 1);
 	ck_assert_str_eq(cfg->sinks[0].command[0], "/bin/true");
 	ck_assert_ptr_null(cfg->sinks[0].command[1]);
 	ck_assert_int_eq(cfg->sinks[0].timeout_ms, 1);
 	ck_assert_int_eq(cfg->sinks[0].max_concurrent, 1);
+	ck_assert_int_eq(cfg->sinks[0].queue_wait_ms, 0);
+	ck_assert_int_eq(cfg->sinks[0].protocol, EXEC_PROTOCOL_EXEC);
 	config_free(cfg);
 }
 END_TEST
@@ -1125,6 +1133,25 @@ static const struct error_case exec_errors[] = {
 	    "2: sinks.[0].max_concurrent: 0 < 1" },
 	{ "sinks = ( " EXEC_SH "\n\tmax_concurrent = 1025; } );\n",
 	    "2: sinks.[0].max_concurrent: 1025 > 1024" },
+	{ "sinks = ( " EXEC_SH "\n\tqueue_wait_ms = -1; } );\n",
+	    "2: sinks.[0].queue_wait_ms: -1 < 0" },
+	{ "sinks = ( " EXEC_SH "\n\tqueue_wait_ms = 60001; } );\n",
+	    "2: sinks.[0].queue_wait_ms: 60001 > 60000" },
+	{ "sinks = ( " EXEC_SH "\n\tprotocol = \"json\"; } );\n",
+	    "2: sinks.[0].protocol: unknown protocol \"json\" (want exec or "
+	    "lines)" },
+	{ "sinks = ( " EXEC_SH "\n\tprotocol = 1; } );\n",
+	    "2: sinks.[0].protocol: expected a string" },
+	{ "sinks = ( { name = \"f\"; kind = \"file\"; path = \"p\";\n"
+	    "\tprotocol = \"lines\"; } );\n",
+	    "2: sinks.[0].protocol: not valid for kind file" },
+	{ "sinks = ( { name = \"f\"; kind = \"file\"; path = \"p\";\n"
+	    "\tqueue_wait_ms = 5; } );\n",
+	    "2: sinks.[0].queue_wait_ms: not valid for kind file" },
+	/* 0 means no waiting for exec; a postgres pool always waits. */
+	{ "sinks = ( { name = \"d\"; kind = \"postgres\"; conninfo = \"\";\n"
+	    "\tqueue_wait_ms = 0; } );\n",
+	    "2: sinks.[0].queue_wait_ms: 0 < 1" },
 	/* keys of the exec kind only */
 	{ "sinks = ( { name = \"f\"; kind = \"file\"; path = \"p\";\n"
 	    "\tcommand = [ \"/bin/sh\" ]; } );\n",
