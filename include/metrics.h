@@ -32,6 +32,26 @@ void	metrics_sink(size_t sink, enum sink_verdict v, double seconds);
 /* Exec slots of sink number sink in use: +1 when taken, -1 when freed. */
 void	metrics_exec_slots(size_t sink, int delta);
 /*
+ * Reports waiting for a turn at sink number sink: +1 when one is queued,
+ * -1 when it leaves the queue; and how long one waited when it left.
+ */
+void	metrics_sink_queued(size_t sink, int delta);
+void	metrics_sink_queue_wait(size_t sink, double seconds);
+
+/* Why an exec sink's helper (protocol "lines") was restarted. */
+enum metrics_helper_end {
+	METRICS_HELPER_EXITED,		/* it exited or closed a pipe */
+	METRICS_HELPER_TIMEOUT,		/* a record overran timeout_ms */
+	METRICS_HELPER_PROTOCOL,	/* it wrote what is not an answer */
+	METRICS_HELPER_SPAWN,		/* it could not be started */
+	METRICS_HELPER_RELOAD,		/* SIGHUP */
+	METRICS_HELPER_ENDS
+};
+
+/* Helpers of sink number sink running: +1 when started, -1 when gone. */
+void	metrics_exec_helpers(size_t sink, int delta);
+void	metrics_exec_helper_end(size_t sink, enum metrics_helper_end why);
+/*
  * The postgres sink number sink: connections up and busy (+1/-1); a
  * batch of rows committed, inserted of them new, after seconds; a failed
  * attempt to connect.

@@ -79,6 +79,14 @@ static const struct {
 /* Reports per postgres batch: 1, 2, 4, ... 1024, then +Inf. */
 #define METRICS_ROW_BUCKETS	12
 
+static const char *const metrics_helper_ends[METRICS_HELPER_ENDS] = {
+	[METRICS_HELPER_EXITED] = "exited",
+	[METRICS_HELPER_TIMEOUT] = "timeout",
+	[METRICS_HELPER_PROTOCOL] = "protocol",
+	[METRICS_HELPER_SPAWN] = "spawn",
+	[METRICS_HELPER_RELOAD] = "reload",
+};
+
 static const char *const metrics_verdicts[METRICS_VERDICTS] = {
 	[SINK_OK] = "ok",
 	[SINK_REJECT] = "reject",
@@ -95,7 +103,15 @@ struct metrics_sink {
 	atomic_ullong		 buckets[METRICS_BUCKETS];
 	atomic_ullong		 sum_ns;
 	atomic_int		 exec_slots;
+	atomic_int		 queued;
+	atomic_ullong		 queue_wait[METRICS_BUCKETS];
+	atomic_ullong		 queue_wait_ns;
 	atomic_ullong		 dedup_skipped;
+
+	/* kind = "exec", protocol = "lines" */
+	bool			 is_lines;
+	atomic_int		 helpers;
+	atomic_ullong		 helper_ends[METRICS_HELPER_ENDS];
 
 	/* kind = "postgres" */
 	bool			 is_postgres;
@@ -385,6 +401,8 @@ metrics_init(const struct config *cfg, char *err, size_t errlen)
 	m->has_sns = cfg->has_sns;
 	for (i = 0; i < cfg->nsinks; i++) {
 		m->sinks[i].is_exec = cfg->sinks[i].kind == SINK_KIND_EXEC;
+		m->sinks[i].is_lines = m->sinks[i].is_exec &&
+		    cfg->sinks[i].protocol == EXEC_PROTOCOL_LINES;
 		m->sinks[i].is_postgres =
 		    cfg->sinks[i].kind == SINK_KIND_POSTGRES;
 		if ((m->sinks[i].name = strdup(cfg->sinks[i].name)) == NULL) {
@@ -559,6 +577,50 @@ metrics_exec_slots(size_t sink, int delta)
 		return;
 	atomic_fetch_add_explicit(&m->sinks[sink].exec_slots, delta,
 	    memory_order_relaxed);
+}
+
+void
+metrics_sink_queued(size_t sink, int delta)
+{
+	struct metrics	*m = state();
+
+	if (m == NULL || sink >= m->nsinks)
+		return;
+	atomic_fetch_add_explicit(&m->sinks[sink].queued, delta,
+	    memory_order_relaxed);
+}
+
+void
+metrics_sink_queue_wait(size_t sink, double seconds)
+{
+	struct metrics	*m = state();
+
+	if (m == NULL || sink >= m->nsinks)
+		return;
+	observe_seconds(m->sinks[sink].queue_wait,
+	    &m->sinks[sink].queue_wait_ns, seconds);
+}
+
+void
+metrics_exec_helpers(size_t sink, int delta)
+{
+	struct metrics	*m = state();
+
+	if (m == NULL || sink >= m->nsinks)
+		return;
+	atomic_fetch_add_explicit(&m->sinks[sink].helpers, delta,
+	    memory_order_relaxed);
+}
+
+void
+metrics_exec_helper_end(size_t sink, enum metrics_helper_end why)
+{
+	struct metrics	*m = state();
+
+	if (m == NULL || sink >= m->nsinks ||
+	    (unsigned int)why >= METRICS_HELPER_ENDS)
+		return;
+	count(&m->sinks[sink].helper_ends[why]);
 }
 
 void
@@ -949,24 +1011,85 @@ render_postgres(struct buf *out, struct metrics *m)
 	return 0;
 }
 
+/* One sample of a sink's gauge. */
+static int
+put_gauge(struct buf *out, const char *name, const char *sink,
+    atomic_int *v)
+{
+	if (put_sample(out, name, "sink", sink, NULL, NULL) == -1 ||
+	    buf_printf(out, "%d\n", atomic_load_explicit(v,
+	    memory_order_relaxed)) == -1)
+		return -1;
+	return 0;
+}
+
+/* The families of the exec sinks: slots, their queue and helpers. */
+static int
+render_exec(struct buf *out, struct metrics *m)
+{
+	struct metrics_sink	*s;
+	size_t			 i, w;
+	bool			 lines = false;
+
+	if (put_family(out, "exec_slots_in_use", "gauge",
+	    "Programs of each exec sink running now.") == -1)
+		return -1;
+	for (i = 0; i < m->nsinks; i++)
+		if (m->sinks[i].is_exec && put_gauge(out, "exec_slots_in_use",
+		    m->sinks[i].name, &m->sinks[i].exec_slots) == -1)
+			return -1;
+	if (put_family(out, "sink_queued", "gauge",
+	    "Reports waiting for a free slot of each exec sink.") == -1)
+		return -1;
+	for (i = 0; i < m->nsinks; i++)
+		if (m->sinks[i].is_exec && put_gauge(out, "sink_queued",
+		    m->sinks[i].name, &m->sinks[i].queued) == -1)
+			return -1;
+	if (put_family(out, "sink_queue_wait_seconds", "histogram",
+	    "Time each report waited for a free slot.") == -1)
+		return -1;
+	for (i = 0; i < m->nsinks; i++) {
+		s = &m->sinks[i];
+		if (s->is_exec && render_seconds(out, "sink_queue_wait_seconds",
+		    s->name, s->queue_wait, &s->queue_wait_ns) == -1)
+			return -1;
+		lines |= s->is_lines;
+	}
+	if (!lines)
+		return 0;
+	if (put_family(out, "exec_helpers_running", "gauge",
+	    "Helpers of each exec sink with protocol \"lines\" running "
+	    "now.") == -1)
+		return -1;
+	for (i = 0; i < m->nsinks; i++)
+		if (m->sinks[i].is_lines && put_gauge(out,
+		    "exec_helpers_running", m->sinks[i].name,
+		    &m->sinks[i].helpers) == -1)
+			return -1;
+	if (put_family(out, "exec_helper_restarts_total", "counter",
+	    "Helpers ended and started again, by why.") == -1)
+		return -1;
+	for (i = 0; i < m->nsinks; i++) {
+		s = &m->sinks[i];
+		for (w = 0; s->is_lines && w < METRICS_HELPER_ENDS; w++)
+			if (put_sample(out, "exec_helper_restarts_total", "sink",
+			    s->name, "reason", metrics_helper_ends[w]) == -1 ||
+			    buf_printf(out, "%llu\n",
+			    load(&s->helper_ends[w])) == -1)
+				return -1;
+	}
+	return 0;
+}
+
 static int
 render_sinks(struct buf *out, struct metrics *m)
 {
 	size_t	 i;
 
 	if (render_deliveries(out, m) == -1 ||
-	    render_durations(out, m) == -1 || render_postgres(out, m) == -1)
+	    render_durations(out, m) == -1 || render_postgres(out, m) == -1 ||
+	    render_exec(out, m) == -1)
 		return -1;
-	if (put_family(out, "exec_slots_in_use", "gauge",
-	    "Programs of each exec sink running now.") == -1)
-		return -1;
-	for (i = 0; i < m->nsinks; i++)
-		if (m->sinks[i].is_exec && (put_sample(out,
-		    "exec_slots_in_use", "sink", m->sinks[i].name, NULL,
-		    NULL) == -1 || buf_printf(out, "%d\n",
-		    atomic_load_explicit(&m->sinks[i].exec_slots,
-		    memory_order_relaxed)) == -1))
-			return -1;
 	if (put_family(out, "dedup_skipped_total", "counter",
 	    "Reports not given to a sink that had already taken the same "
 	    "bytes.") == -1)

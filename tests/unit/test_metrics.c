@@ -49,6 +49,8 @@ static const char *const families[][2] = {
 	{ "sink_deliveries_total", "counter" },
 	{ "sink_duration_seconds", "histogram" },
 	{ "exec_slots_in_use", "gauge" },
+	{ "sink_queued", "gauge" },
+	{ "sink_queue_wait_seconds", "histogram" },
 	{ "dedup_skipped_total", "counter" },
 	{ "dedup_retries_total", "counter" },
 	{ "auth_failures_total", "counter" },
@@ -556,6 +558,84 @@ START_TEST(test_metrics_postgres)
 }
 END_TEST
 
+/*
+ * An exec sink's queue: the reports waiting and how long each waited.
+ * Its helpers' families appear only with protocol "lines".
+ */
+START_TEST(test_metrics_exec_queue)
+{
+	struct sink_config	 ex_sinks[] = {
+		{ .name = "log", .kind = SINK_KIND_FILE, .required = true },
+		{ .name = "hook", .kind = SINK_KIND_EXEC, .required = true },
+		{ .name = "helper", .kind = SINK_KIND_EXEC, .required = true,
+		    .protocol = EXEC_PROTOCOL_LINES },
+	};
+	struct config		 ex_cfg = { .sinks = ex_sinks, .nsinks = 3 };
+	struct buf		*b;
+	char			 err[128] = "";
+
+	metrics_sink_queued(1, 1);
+	metrics_sink_queued(1, 1);
+	metrics_sink_queued(1, -1);
+	metrics_sink_queued(0, 1);		/* not an exec sink */
+	metrics_sink_queued(9, 1);
+	metrics_sink_queue_wait(1, 0.0002);
+	metrics_sink_queue_wait(1, 0.3);
+	metrics_sink_queue_wait(1, 61);
+	metrics_sink_queue_wait(9, 1);
+	b = render();
+	expect_line(b->data, P "sink_queued{sink=\"hook\"} 1");
+	ck_assert_uint_eq(count_prefix(b->data, P "sink_queued{"), 1);
+	expect_line(b->data, P "sink_queue_wait_seconds_bucket{sink=\"hook\","
+	    "le=\"0.0005\"} 1");
+	expect_line(b->data, P "sink_queue_wait_seconds_bucket{sink=\"hook\","
+	    "le=\"0.25\"} 1");
+	expect_line(b->data, P "sink_queue_wait_seconds_bucket{sink=\"hook\","
+	    "le=\"0.5\"} 2");
+	expect_line(b->data, P "sink_queue_wait_seconds_bucket{sink=\"hook\","
+	    "le=\"+Inf\"} 3");
+	expect_line(b->data, P "sink_queue_wait_seconds_sum{sink=\"hook\"} "
+	    "61.3002");
+	expect_line(b->data, P "sink_queue_wait_seconds_count{sink=\"hook\"} 3");
+	expect_no_prefix(b->data, P "sink_queue_wait_seconds_count{sink=\"log\"");
+	expect_no_prefix(b->data, "# TYPE " P "exec_helpers_running");
+	buf_free(b);
+
+	metrics_fini();
+	ck_assert_msg(metrics_init(&ex_cfg, err, sizeof(err)) == 0, "%s",
+	    err);
+	metrics_exec_helpers(2, 1);
+	metrics_exec_helpers(2, 1);
+	metrics_exec_helpers(2, -1);
+	metrics_exec_helpers(1, 1);		/* not protocol lines */
+	metrics_exec_helper_end(2, METRICS_HELPER_TIMEOUT);
+	metrics_exec_helper_end(2, METRICS_HELPER_TIMEOUT);
+	metrics_exec_helper_end(2, METRICS_HELPER_RELOAD);
+	metrics_exec_helper_end(2, METRICS_HELPER_ENDS);
+	b = render();
+	expect_line(b->data, "# TYPE " P "exec_helpers_running gauge");
+	expect_line(b->data, P "exec_helpers_running{sink=\"helper\"} 1");
+	ck_assert_uint_eq(count_prefix(b->data, P "exec_helpers_running{"), 1);
+	expect_line(b->data, "# TYPE " P "exec_helper_restarts_total counter");
+	expect_line(b->data, P "exec_helper_restarts_total{sink=\"helper\","
+	    "reason=\"timeout\"} 2");
+	expect_line(b->data, P "exec_helper_restarts_total{sink=\"helper\","
+	    "reason=\"reload\"} 1");
+	expect_line(b->data, P "exec_helper_restarts_total{sink=\"helper\","
+	    "reason=\"exited\"} 0");
+	expect_line(b->data, P "exec_helper_restarts_total{sink=\"helper\","
+	    "reason=\"protocol\"} 0");
+	expect_line(b->data, P "exec_helper_restarts_total{sink=\"helper\","
+	    "reason=\"spawn\"} 0");
+	ck_assert_uint_eq(count_prefix(b->data,
+	    P "exec_helper_restarts_total{"), 5);
+	expect_line(b->data, P "sink_queued{sink=\"helper\"} 0");
+	buf_free(b);
+	metrics_fini();
+	ck_assert_msg(metrics_init(&cfg, err, sizeof(err)) == 0, "%s", err);
+}
+END_TEST
+
 START_TEST(test_metrics_auth)
 {
 	struct buf	*b;
@@ -776,6 +856,7 @@ suite_metrics(void)
 	tcase_add_test(tc, test_metrics_sum_format);
 	tcase_add_test(tc, test_metrics_exec_dedup);
 	tcase_add_test(tc, test_metrics_postgres);
+	tcase_add_test(tc, test_metrics_exec_queue);
 	tcase_add_test(tc, test_metrics_auth);
 	tcase_add_test(tc, test_metrics_lifecycle);
 	tcase_add_test(tc, test_metrics_no_sinks);
