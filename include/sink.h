@@ -46,6 +46,17 @@ struct sink_ops {
 	void		(*close)(struct sink *);
 	/* False while the sink cannot take reports (NULL: always true). */
 	bool		(*healthy)(struct sink *);
+	/*
+	 * The daemon is stopping: jobs still waiting for their turn are
+	 * answered SINK_RETRY now, and later ones are not queued (NULL:
+	 * nothing waits).  Jobs already running go on.
+	 */
+	void		(*quiesce)(struct sink *);
+	/*
+	 * Seconds until the sink is likely to take work again, from what
+	 * it has seen lately, or 0 when it cannot tell (NULL: never can).
+	 */
+	int		(*retry_after_s)(struct sink *);
 };
 
 struct sink {
@@ -62,6 +73,11 @@ struct sink_job {
 	struct sink_job		*next;		/* free for the sink's queue */
 	enum sink_verdict	 verdict;	/* free for the sink's use */
 	uint64_t		 stamp;		/* free for the sink's use */
+	/*
+	 * Set by the sink before it answers SINK_BUSY or SINK_RETRY: when
+	 * to try again, in seconds, or 0 for the default.
+	 */
+	int			 retry_after_s;
 };
 
 struct sinks {
@@ -76,9 +92,11 @@ struct sinks {
  * Called once per delivery, from the thread that finished the last
  * required job (possibly the caller of sinks_deliver).  failed names the
  * sink that gave the worst verdict, or is NULL when it is SINK_OK.
+ * retry_after_s is the longest wait a failed required sink asked for, or
+ * 0 when none did.
  */
 typedef void	sink_done_fn(void *arg, enum sink_verdict worst,
-		    const char *failed);
+		    const char *failed, int retry_after_s);
 
 /* Opens every sink, and the dedup cache with its saved state. */
 struct sinks	*sinks_open(const struct config *, char *err, size_t errlen);
@@ -98,6 +116,10 @@ bool		 sink_matches(const struct sink_config *,
 void		 sinks_reopen(struct sinks *);
 /* Every required sink can take reports now (for /readyz). */
 bool		 sinks_ready(struct sinks *, const char **failing);
+/* The daemon is stopping: what waits for a turn is answered now. */
+void		 sinks_quiesce(struct sinks *);
+/* The longest retry_after_s of the sinks, or 0 when none can tell. */
+int		 sinks_retry_after_s(struct sinks *);
 void		 sinks_drain(struct sinks *);
 /* Saves the dedup state file, if one is configured.  Returns 0 or -1. */
 int		 sinks_save(struct sinks *, char *err, size_t errlen);

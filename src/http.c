@@ -176,6 +176,8 @@ struct request {
 	int			 status;
 	bool			 close;		/* ask the client to hang up */
 	bool			 counted;	/* in http.callbacks */
+	/* Retry-After of a 429 or 503, 0 for HTTP_RETRY_AFTER_S. */
+	atomic_int		 retry_after_s;
 	const char		*challenge;	/* WWW-Authenticate, or NULL */
 	struct buf		*json;		/* a JSON answer, or NULL */
 	char			 id[40];
@@ -266,6 +268,7 @@ request_answer(struct request *req)
 	struct MHD_Response	*resp;
 	enum MHD_Result		 ret;
 	char			 retry[16];
+	int			 ra;
 
 	if (req->json != NULL)
 		resp = MHD_create_response_from_buffer(req->json->len,
@@ -296,7 +299,9 @@ request_answer(struct request *req)
 		break;
 	case MHD_HTTP_TOO_MANY_REQUESTS:
 	case MHD_HTTP_SERVICE_UNAVAILABLE:
-		snprintf(retry, sizeof(retry), "%d", HTTP_RETRY_AFTER_S);
+		ra = atomic_load(&req->retry_after_s);
+		snprintf(retry, sizeof(retry), "%d", ra > 0 ? ra :
+		    HTTP_RETRY_AFTER_S);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
 		    retry);
 		break;
@@ -360,6 +365,7 @@ request_new(struct http *h, struct MHD_Connection *conn)
 	req->state = REQ_BODY;
 	atomic_init(&req->refs, 1);		/* the library's */
 	atomic_init(&req->decided, false);
+	atomic_init(&req->retry_after_s, 0);
 	pthread_mutex_init(&req->type_lock, NULL);
 	req->sns_type = -1;
 	req->max_body = h->cfg->max_body_bytes;
@@ -716,11 +722,13 @@ request_token(struct request *req)
  * SNS retries nothing below 500, so a busy sink is a 503 there.
  */
 static void
-request_done(void *arg, enum sink_verdict v, const char *failed)
+request_done(void *arg, enum sink_verdict v, const char *failed,
+    int retry_after_s)
 {
 	struct request	*req = arg;
 	int		 status = http_status_for_verdict(v);
 
+	atomic_store(&req->retry_after_s, retry_after_s);
 	if (req->is_sns && status == MHD_HTTP_TOO_MANY_REQUESTS)
 		status = MHD_HTTP_SERVICE_UNAVAILABLE;
 	if (v == SINK_OK)
@@ -947,6 +955,9 @@ request_process(struct request *req)
 	req->counted = true;
 	if (atomic_fetch_add(&h->callbacks, 1) >=
 	    (unsigned)h->cfg->max_in_flight) {
+		/* When the sinks that hold the rest are likely to be free. */
+		atomic_store(&req->retry_after_s,
+		    sinks_retry_after_s(h->sinks));
 		request_set(req, req->is_sns ? MHD_HTTP_SERVICE_UNAVAILABLE :
 		    MHD_HTTP_TOO_MANY_REQUESTS,
 		    "too many requests in flight, retry later");

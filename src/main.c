@@ -162,6 +162,8 @@ main(int argc, char *argv[])
 	log_info("main: %s, stopping", strsignal(sig));
 	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	http_quiesce(http);
+	/* Reports waiting for a sink's turn are answered 503 now. */
+	sinks_quiesce(sinks);
 	/*
 	 * Connections accepted just before the stop get a moment to send
 	 * their request, which is then answered 503, not dropped.

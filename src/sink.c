@@ -21,6 +21,7 @@ struct delivery {
 	atomic_uint		 pending;	/* required jobs + dispatcher */
 	atomic_int		 worst;
 	const char *_Atomic	 failed;
+	atomic_int		 retry_after_s;	/* the longest asked for */
 	struct sinks		*sinks;
 	struct report		*report;
 	struct buf		*line;
@@ -176,7 +177,7 @@ delivery_settle(struct delivery *d)
 	if (atomic_fetch_sub(&d->pending, 1) != 1)
 		return;
 	d->done(d->arg, (enum sink_verdict)atomic_load(&d->worst),
-	    atomic_load(&d->failed));
+	    atomic_load(&d->failed), atomic_load(&d->retry_after_s));
 }
 
 int
@@ -208,6 +209,7 @@ sinks_deliver(struct sinks *s, struct report *report, struct buf *line,
 	clock_gettime(CLOCK_MONOTONIC, &d->start);
 	atomic_init(&d->worst, SINK_OK);
 	atomic_init(&d->failed, NULL);
+	atomic_init(&d->retry_after_s, 0);
 	for (i = 0; i < s->n; i++) {
 		if (!sink_matches(s->v[i].cfg, report))
 			continue;
@@ -223,6 +225,7 @@ sinks_deliver(struct sinks *s, struct report *report, struct buf *line,
 		d->jobs[njobs].next = NULL;
 		d->jobs[njobs].verdict = SINK_OK;
 		d->jobs[njobs].stamp = 0;
+		d->jobs[njobs].retry_after_s = 0;
 		njobs++;
 		if (s->v[i].cfg->required)
 			nrequired++;
@@ -251,7 +254,7 @@ sink_job_done(struct sink_job *job, enum sink_verdict v)
 	struct delivery		*d = job->delivery;
 	const struct sink	*sk = job->sink;
 	struct timespec		 now;
-	int			 worst;
+	int			 worst, ra;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	metrics_sink(sk->index, v, (double)(now.tv_sec - d->start.tv_sec) +
@@ -272,6 +275,11 @@ sink_job_done(struct sink_job *job, enum sink_verdict v)
 		;
 	if (v != SINK_OK && (int)v >= worst)
 		atomic_store(&d->failed, sk->cfg->name);
+	ra = atomic_load(&d->retry_after_s);
+	while (v != SINK_OK && job->retry_after_s > ra &&
+	    !atomic_compare_exchange_weak(&d->retry_after_s, &ra,
+	    job->retry_after_s))
+		;
 	delivery_settle(d);
 	delivery_unref(d);
 }
@@ -323,6 +331,29 @@ sinks_ready(struct sinks *s, const char **failing)
 			return false;
 		}
 	return true;
+}
+
+void
+sinks_quiesce(struct sinks *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i].ops->quiesce != NULL)
+			s->v[i].ops->quiesce(&s->v[i]);
+}
+
+int
+sinks_retry_after_s(struct sinks *s)
+{
+	size_t	i;
+	int	best = 0, r;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i].ops->retry_after_s != NULL &&
+		    (r = s->v[i].ops->retry_after_s(&s->v[i])) > best)
+			best = r;
+	return best;
 }
 
 void

@@ -11,14 +11,31 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fixture.h"
 
+#define FIXTURE_ANSWER_WAIT_S	20
+
 static char	tmpdir[PATH_MAX];
+
+/* What each delivery, by its index, was answered. */
+static struct {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	int			 calls;
+	int			 verdict[FIXTURE_ANSWERS_MAX];
+	int			 retry_after_s[FIXTURE_ANSWERS_MAX];
+} answers = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+};
 
 const char *
 fixture_srcdir(void)
@@ -153,4 +170,72 @@ fixture_sockaddr(const char *text, struct sockaddr_storage *ss)
 	    "not an address: %s", text);
 	sin6->sin6_family = AF_INET6;
 	sin6->sin6_port = htons(4711);
+}
+
+void
+fixture_answers_reset(void)
+{
+	pthread_mutex_lock(&answers.lock);
+	answers.calls = 0;
+	for (int i = 0; i < FIXTURE_ANSWERS_MAX; i++) {
+		answers.verdict[i] = -1;
+		answers.retry_after_s[i] = -1;
+	}
+	pthread_mutex_unlock(&answers.lock);
+}
+
+void
+fixture_on_done(void *arg, enum sink_verdict v, const char *failed,
+    int retry_after_s)
+{
+	int	i = (int)(intptr_t)arg;
+
+	(void)failed;
+	ck_assert_int_lt(i, FIXTURE_ANSWERS_MAX);
+	pthread_mutex_lock(&answers.lock);
+	answers.calls++;
+	answers.verdict[i] = (int)v;
+	answers.retry_after_s[i] = retry_after_s;
+	pthread_cond_broadcast(&answers.cond);
+	pthread_mutex_unlock(&answers.lock);
+}
+
+int
+fixture_answer_of(int i)
+{
+	struct timespec	deadline;
+	int		v;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += FIXTURE_ANSWER_WAIT_S;
+	pthread_mutex_lock(&answers.lock);
+	while (answers.verdict[i] == -1)
+		if (pthread_cond_timedwait(&answers.cond, &answers.lock,
+		    &deadline) != 0)
+			break;
+	v = answers.verdict[i];
+	pthread_mutex_unlock(&answers.lock);
+	return v;
+}
+
+int
+fixture_answer_retry_after(int i)
+{
+	int	s;
+
+	pthread_mutex_lock(&answers.lock);
+	s = answers.retry_after_s[i];
+	pthread_mutex_unlock(&answers.lock);
+	return s;
+}
+
+int
+fixture_answers(void)
+{
+	int	n;
+
+	pthread_mutex_lock(&answers.lock);
+	n = answers.calls;
+	pthread_mutex_unlock(&answers.lock);
+	return n;
 }

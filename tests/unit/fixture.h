@@ -11,6 +11,7 @@
 #include <check.h>
 
 #include "buf.h"
+#include "sink.h"
 
 /* Reads tests/data/<rel>; aborts the test when it cannot. */
 struct buf	*fixture_read(const char *rel);
@@ -33,6 +34,20 @@ const char	*fixture_write(const char *name, const char *text);
 /* An IPv4 or IPv6 address and a port; aborts the test on anything else. */
 void		 fixture_sockaddr(const char *text, struct sockaddr_storage *);
 
+/*
+ * What each delivery was answered, by its index, passed as the done
+ * callback's arg ((void *)(intptr_t)i, i < FIXTURE_ANSWERS_MAX).
+ */
+#define FIXTURE_ANSWERS_MAX	64
+void		 fixture_answers_reset(void);
+sink_done_fn	 fixture_on_done;
+/* Waits up to 20 s for delivery i's verdict and returns it (-1: none). */
+int		 fixture_answer_of(int i);
+/* Its Retry-After, once answered. */
+int		 fixture_answer_retry_after(int i);
+/* How many deliveries were answered so far. */
+int		 fixture_answers(void);
+
 Suite	*suite_buf(void);
 Suite	*suite_config(void);
 Suite	*suite_jscan(void);
@@ -42,6 +57,7 @@ Suite	*suite_http(void);
 Suite	*suite_connlimit(void);
 Suite	*suite_lingering(void);
 Suite	*suite_sink(void);
+Suite	*suite_sink_exec(void);
 Suite	*suite_dedup(void);
 Suite	*suite_log(void);
 Suite	*suite_auth(void);

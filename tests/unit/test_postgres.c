@@ -25,60 +25,6 @@
 #include "sink.h"
 #include "sink_postgres.h"
 
-#define WAIT_S		20
-#define MAX_JOBS	16
-
-/* What each delivery, by its index, was answered. */
-struct answers {
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 cond;
-	int			 calls;
-	int			 verdict[MAX_JOBS];
-};
-
-static struct answers	answers;
-
-static void
-answers_reset(void)
-{
-	pthread_mutex_init(&answers.lock, NULL);
-	pthread_cond_init(&answers.cond, NULL);
-	answers.calls = 0;
-	for (int i = 0; i < MAX_JOBS; i++)
-		answers.verdict[i] = -1;
-}
-
-static void
-on_done(void *arg, enum sink_verdict v, const char *failed)
-{
-	int	i = (int)(intptr_t)arg;
-
-	(void)failed;
-	pthread_mutex_lock(&answers.lock);
-	answers.calls++;
-	answers.verdict[i] = (int)v;
-	pthread_cond_broadcast(&answers.cond);
-	pthread_mutex_unlock(&answers.lock);
-}
-
-/* Waits for delivery i's answer and returns it (-1: none in time). */
-static int
-answer_of(int i)
-{
-	struct timespec	deadline;
-	int		v;
-
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += WAIT_S;
-	pthread_mutex_lock(&answers.lock);
-	while (answers.verdict[i] == -1)
-		if (pthread_cond_timedwait(&answers.cond, &answers.lock,
-		    &deadline) != 0)
-			break;
-	v = answers.verdict[i];
-	pthread_mutex_unlock(&answers.lock);
-	return v;
-}
 
 static const char *
 env_or_fail(const char *name)
@@ -205,8 +151,8 @@ deliver(struct sinks *s, int i, const char *recipient, const char *at)
 	ck_assert_int_eq(record_encode(line, r, id, &now, body,
 	    strlen(body)), 0);
 	dedup_digest(body, strlen(body), digest);
-	ck_assert_int_eq(sinks_deliver(s, r, line, digest, id, on_done,
-	    (void *)(intptr_t)i), 0);
+	ck_assert_int_eq(sinks_deliver(s, r, line, digest, id,
+	    fixture_on_done, (void *)(intptr_t)i), 0);
 }
 
 static struct sinks *
@@ -229,7 +175,7 @@ open_fresh(PGconn *conn, struct config *cfg)
 	snprintf(text, sizeof(text), "DROP TABLE IF EXISTS %s",
 	    cfg->sinks[0].table);
 	sql(conn, text);
-	answers_reset();
+	fixture_answers_reset();
 	return open_ok(cfg);
 }
 
@@ -257,11 +203,11 @@ START_TEST(test_pg_rows)
 	ck_assert(sinks_ready(s, &failing));
 	deliver(s, 0, "46700000001", "2026-03-01T10:00:00.250Z");
 	deliver(s, 1, "46700000002", "2026-02-30T10:00:00Z");
-	ck_assert_int_eq(answer_of(0), SINK_OK);
-	ck_assert_int_eq(answer_of(1), SINK_OK);
+	ck_assert_int_eq(fixture_answer_of(0), SINK_OK);
+	ck_assert_int_eq(fixture_answer_of(1), SINK_OK);
 	/* A retry: answered OK, stored once. */
 	deliver(s, 2, "46700000001", "2026-03-01T10:00:00.250Z");
-	ck_assert_int_eq(answer_of(2), SINK_OK);
+	ck_assert_int_eq(fixture_answer_of(2), SINK_OK);
 
 	ck_assert_str_eq(value_of(conn, "SELECT count(*) FROM unit_rows"),
 	    "2");
@@ -298,13 +244,13 @@ START_TEST(test_pg_table_kept)
 
 	s = open_fresh(conn, cfg);
 	deliver(s, 0, "46700000003", "2026-03-01T10:00:00Z");
-	ck_assert_int_eq(answer_of(0), SINK_OK);
+	ck_assert_int_eq(fixture_answer_of(0), SINK_OK);
 	sinks_free(s);
 	/* An extra column of the operator's is fine. */
 	sql(conn, "ALTER TABLE unit_kept ADD COLUMN consumed_at timestamptz");
 	s = open_ok(cfg);
 	deliver(s, 1, "46700000004", "2026-03-01T10:00:00Z");
-	ck_assert_int_eq(answer_of(1), SINK_OK);
+	ck_assert_int_eq(fixture_answer_of(1), SINK_OK);
 	ck_assert_str_eq(value_of(conn, "SELECT count(*) FROM unit_kept"),
 	    "2");
 	sinks_free(s);
@@ -377,13 +323,13 @@ START_TEST(test_pg_unreachable)
 		cfg->sinks[0].password_file = strdup(fixture_write("pw",
 		    "not the password\n"));
 	}
-	answers_reset();
+	fixture_answers_reset();
 	s = open_ok(cfg);
 	ck_assert(!sinks_ready(s, &failing));
 	ck_assert_str_eq(failing, "db");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	deliver(s, 0, "46700000005", "2026-03-01T10:00:00Z");
-	ck_assert_int_eq(answer_of(0), SINK_RETRY);
+	ck_assert_int_eq(fixture_answer_of(0), SINK_RETRY);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 2);
 	sinks_free(s);
@@ -409,11 +355,11 @@ START_TEST(test_pg_busy_and_timeout)
 	/* Let the connection take it before the next one comes. */
 	usleep(200000);
 	deliver(s, 1, "46700000007", "2026-03-01T10:00:00Z");
-	ck_assert_int_eq(answer_of(1), SINK_BUSY);
-	ck_assert_int_eq(answer_of(0), SINK_RETRY);
+	ck_assert_int_eq(fixture_answer_of(1), SINK_BUSY);
+	ck_assert_int_eq(fixture_answer_of(0), SINK_RETRY);
 	sql(conn, "ROLLBACK");
 	deliver(s, 2, "46700000008", "2026-03-01T10:00:00Z");
-	ck_assert_int_eq(answer_of(2), SINK_OK);
+	ck_assert_int_eq(fixture_answer_of(2), SINK_OK);
 	ck_assert_str_eq(value_of(conn, "SELECT string_agg(recipient, ',') "
 	    "FROM unit_busy"), "46700000008");
 	sinks_free(s);
@@ -448,10 +394,10 @@ START_TEST(test_pg_content_refused)
 	deliver(s, 2, "refuse-me", "2026-03-01T10:00:00Z");
 	deliver(s, 3, "46700000013", "2026-03-01T10:00:00Z");
 	sql(conn, "COMMIT");
-	ck_assert_int_eq(answer_of(0), SINK_OK);
-	ck_assert_int_eq(answer_of(1), SINK_OK);
-	ck_assert_int_eq(answer_of(2), SINK_REJECT);
-	ck_assert_int_eq(answer_of(3), SINK_OK);
+	ck_assert_int_eq(fixture_answer_of(0), SINK_OK);
+	ck_assert_int_eq(fixture_answer_of(1), SINK_OK);
+	ck_assert_int_eq(fixture_answer_of(2), SINK_REJECT);
+	ck_assert_int_eq(fixture_answer_of(3), SINK_OK);
 	ck_assert_str_eq(value_of(conn, "SELECT string_agg(recipient, ',' "
 	    "ORDER BY recipient) FROM unit_content"),
 	    "46700000010,46700000011,46700000013");

@@ -42,9 +42,11 @@ outcome_reset(void)
 }
 
 static void
-on_done(void *arg, enum sink_verdict v, const char *failed)
+on_done(void *arg, enum sink_verdict v, const char *failed,
+    int retry_after_s)
 {
 	(void)arg;
+	(void)retry_after_s;
 	pthread_mutex_lock(&outcome.lock);
 	outcome.calls++;
 	outcome.counts[v]++;
