@@ -1,17 +1,29 @@
 /*
- * sink_exec.c - runs an operator's program for each report.
+ * sink_exec.c - hands each report to an operator's program.
  *
- * The program is started from its argument list, never through a shell,
- * in a process group of its own, with a minimal environment (PATH, the
- * sink's env table, the report's main fields as SINCH_* variables) and
- * the record on stdin.  Each of max_concurrent slots is a thread that
- * runs one hook at a time; a report that finds every slot busy is
- * answered SINK_BUSY at once rather than queued.  The slot thread feeds
- * stdin, copies stdout and stderr to the log (capped), and kills the
- * whole process group at the timeout or once the hook has exited, so
- * nothing it started lingers.  Exit 0 is SINK_OK, 65 SINK_REJECT, and
- * anything else SINK_RETRY.
+ * With protocol "exec" (the default) each report starts the program from
+ * its argument list, never through a shell, in a process group of its
+ * own, with a minimal environment (PATH, the sink's env table, the
+ * report's main fields as SINCH_* variables) and the record on stdin; its
+ * exit status is the verdict.  The whole group is killed at the timeout
+ * or once the program has exited, so nothing it started lingers.
+ *
+ * With protocol "lines" each slot keeps one helper running, started with
+ * the daemon: it reads a record per line on stdin and answers each with
+ * one line on stdout, the status a hook would exit with and an optional
+ * reason.  A helper that overruns timeout_ms, exits, closes a pipe or
+ * writes what is not an answer is killed, group and all, and started
+ * again after a backoff; its record is SINK_RETRY, never lost.
+ *
+ * Either way 0 is SINK_OK, 65 SINK_REJECT and anything else SINK_RETRY,
+ * and stderr (stdout too, for "exec") goes to the log, capped per report.
+ *
+ * Each of max_concurrent slots is a thread serving one report at a time.
+ * Reports wait for a slot first come, first served, up to queue_wait_ms;
+ * a timer thread answers one that waited that long SINK_BUSY, with a
+ * Retry-After taken from the sink's recent run times.
  */
+#include <sys/eventfd.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
 
@@ -40,32 +52,19 @@
 #define EXEC_ENV_MAX		16	/* SINCH_* variables */
 #define EXEC_EX_DATAERR		65
 #define EXEC_EX_TEMPFAIL	75
+#define EXEC_BACKOFF_MIN_MS	100	/* before a helper is started again */
+#define EXEC_BACKOFF_MAX_MS	10000
+#define EXEC_HEALTHY_MS		60000	/* up this long: backoff starts over */
+#define EXEC_STOP_MS		5000	/* for a helper to exit at EOF */
+#define EXEC_RETRY_AFTER_MAX_S	3600
+/* Weight of the latest run in the average behind Retry-After. */
+#define EXEC_RUN_WEIGHT		0.2
 
 extern char	**environ;
 
 struct sink_exec;
 
-struct exec_slot {
-	struct sink_exec	*exec;
-	pthread_t		 thread;
-	pthread_cond_t		 wake;
-	struct sink_job		*job;		/* under exec->lock */
-	bool			 started;
-};
-
-struct sink_exec {
-	const struct sink_config *cfg;
-	size_t			 index;		/* of the sink, for metrics */
-	char			*path_env;	/* "PATH=..." */
-	pthread_mutex_t		 lock;
-	struct exec_slot	*slots;
-	size_t			 nslots;
-	size_t			*idle;		/* stack of free slot numbers */
-	size_t			 nidle;
-	bool			 stopping;
-};
-
-/* One of the hook's output pipes, cut into log lines. */
+/* One of the program's output pipes, cut into log lines. */
 struct exec_stream {
 	int		 fd;
 	const char	*name;		/* "stdout", "stderr" */
@@ -77,6 +76,82 @@ struct exec_stream {
 	size_t		 logged;
 	bool		 truncated;
 };
+
+/* A slot's helper (protocol "lines"); the slot thread's own. */
+struct exec_helper {
+	pid_t			 pid;		/* -1: none */
+	int			 pidfd;		/* -1: none, or no pidfd */
+	int			 in;		/* its stdin */
+	int			 out;		/* its stdout: the answers */
+	struct exec_stream	 err;		/* its stderr: the log */
+	char			 answer[EXEC_LINE_MAX];
+	size_t			 alen;
+	bool			 too_long;	/* no newline in EXEC_LINE_MAX */
+	bool			 extra;		/* wrote past its answer */
+	int64_t			 started_ms;
+	unsigned int		 gen;		/* exec->gen when started */
+	size_t			 answered;	/* records, in this life */
+};
+
+/*
+ * Whether a slot can take reports (protocol "lines"): its helper runs,
+ * or is down and will be started again.  FAILING is down after a helper
+ * that answered nothing (or could not start): while every slot is so,
+ * reports are answered SINK_RETRY at once rather than queued.
+ */
+enum slot_state {
+	SLOT_UP,
+	SLOT_DOWN,
+	SLOT_FAILING
+};
+
+struct exec_slot {
+	struct sink_exec	*exec;
+	pthread_t		 thread;
+	bool			 started;
+	int			 wake;		/* eventfd: work, or stop */
+	bool			 is_idle;	/* on exec->idle: under lock */
+	enum slot_state		 state;		/* under lock */
+	int64_t			 restart_at;	/* ms, when down: under lock */
+	int			 backoff_ms;	/* the next restart's delay */
+	struct exec_helper	 h;
+};
+
+struct sink_exec {
+	const struct sink_config *cfg;
+	size_t			 index;		/* of the sink, for metrics */
+	bool			 lines;		/* protocol "lines" */
+	char			*path_env;	/* "PATH=..." */
+	char			**helper_env;	/* PATH and the env table */
+	pthread_mutex_t		 lock;
+	struct exec_slot	*slots;
+	size_t			 nslots;
+	size_t			*idle;		/* stack of free slot numbers */
+	size_t			 nidle;
+	/* Reports waiting for a slot, oldest first; stamp is when, in us. */
+	struct sink_job		*head;
+	struct sink_job		*tail;
+	size_t			 queued;
+	/* Answers what waited queue_wait_ms; armed: it waits for head. */
+	pthread_cond_t		 timer_cond;
+	pthread_t		 timer;
+	bool			 timer_started;
+	bool			 timer_armed;
+	bool			 quiesced;	/* nothing is queued any more */
+	bool			 stopping;
+	unsigned int		 gen;		/* SIGHUP: helpers restart */
+	size_t			 nfailing;	/* slots SLOT_FAILING */
+	double			 run_ms;	/* recent run time, averaged */
+};
+
+static uint64_t
+now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
 
 static int64_t
 now_ms(void)
@@ -260,11 +335,26 @@ env_free(char **env, size_t fixed)
 	free(env);
 }
 
+/* A hook's exit status, or a helper's answer, as a verdict. */
+static enum sink_verdict
+verdict_of_status(int code)
+{
+	switch (code) {
+	case 0:
+		return SINK_OK;
+	case EXEC_EX_DATAERR:
+		return SINK_REJECT;
+	default:
+		return SINK_RETRY;
+	}
+}
+
 static enum sink_verdict
 exec_verdict(const struct sink_exec *e, const char *id, int status,
     bool timed_out, int64_t ms)
 {
-	const char	*name = e->cfg->name;
+	const char		*name = e->cfg->name;
+	enum sink_verdict	 v;
 
 	if (timed_out) {
 		log_warnx("sink_exec: %s: id=%s: timed out after %d ms, killed",
@@ -276,20 +366,17 @@ exec_verdict(const struct sink_exec *e, const char *id, int status,
 		    id, WTERMSIG(status));
 		return SINK_RETRY;
 	}
-	switch (WEXITSTATUS(status)) {
-	case 0:
+	v = verdict_of_status(WEXITSTATUS(status));
+	if (v == SINK_OK)
 		log_debug("sink_exec: %s: id=%s: exited 0 in %lld ms", name,
 		    id, (long long)ms);
-		return SINK_OK;
-	case EXEC_EX_DATAERR:
+	else if (v == SINK_REJECT)
 		log_warnx("sink_exec: %s: id=%s: exited %d, report rejected",
 		    name, id, EXEC_EX_DATAERR);
-		return SINK_REJECT;
-	default:
+	else
 		log_warnx("sink_exec: %s: id=%s: exited %d", name, id,
 		    WEXITSTATUS(status));
-		return SINK_RETRY;
-	}
+	return v;
 }
 
 /* The hook has exited; it stays a zombie so its group cannot vanish. */
@@ -485,51 +572,790 @@ fail:
 	return SINK_RETRY;
 }
 
+/* ------------------------------------------------------------------ */
+/* The queue, the idle slots and the timer; all under exec->lock. */
+
+static void
+queue_push(struct sink_exec *e, struct sink_job *job)
+{
+	job->stamp = now_us();
+	job->next = NULL;
+	if (e->tail != NULL)
+		e->tail->next = job;
+	else
+		e->head = job;
+	e->tail = job;
+	e->queued++;
+	metrics_sink_queued(e->index, 1);
+}
+
+/* Takes the oldest report, or NULL. */
+static struct sink_job *
+queue_pop(struct sink_exec *e)
+{
+	struct sink_job	*job = e->head;
+
+	if (job == NULL)
+		return NULL;
+	if ((e->head = job->next) == NULL)
+		e->tail = NULL;
+	job->next = NULL;
+	e->queued--;
+	metrics_sink_queued(e->index, -1);
+	metrics_sink_queue_wait(e->index, (double)(now_us() - job->stamp) /
+	    1e6);
+	return job;
+}
+
+/* Takes the reports that waited since before `before` (all: UINT64_MAX). */
+static struct sink_job *
+queue_take(struct sink_exec *e, uint64_t before)
+{
+	struct sink_job	*list = NULL, **end = &list, *job;
+
+	while (e->head != NULL && e->head->stamp < before) {
+		job = queue_pop(e);
+		*end = job;
+		end = &job->next;
+	}
+	return list;
+}
+
+/* Answers each job of a list taken from the queue; not under lock. */
+static void
+answer_all(struct sink_job *list, enum sink_verdict v, int retry_after_s)
+{
+	struct sink_job	*job;
+
+	while ((job = list) != NULL) {
+		list = job->next;
+		job->retry_after_s = retry_after_s;
+		sink_job_done(job, v);
+	}
+}
+
+/*
+ * When a slot is likely to be free for a report sent again now: the
+ * reports waiting shared among the slots, each taking the recent run
+ * time.  0 before any run finished.
+ */
+static int
+retry_after_locked(const struct sink_exec *e)
+{
+	double	 ms;
+	long	 s;
+
+	if (e->run_ms <= 0)
+		return 0;
+	ms = e->run_ms * ((double)e->queued / (double)e->nslots + 1);
+	s = ms >= EXEC_RETRY_AFTER_MAX_S * 1000.0 ? EXEC_RETRY_AFTER_MAX_S :
+	    ((long)ms + 999) / 1000;
+	return s < 1 ? 1 : (int)s;
+}
+
+static void
+slot_wake(struct exec_slot *slot)
+{
+	uint64_t	one = 1;
+
+	/* Only fails when the counter is full: it is awake anyway. */
+	(void)!write(slot->wake, &one, sizeof(one));
+}
+
+static void
+idle_push(struct sink_exec *e, struct exec_slot *slot)
+{
+	e->idle[e->nidle++] = (size_t)(slot - e->slots);
+	slot->is_idle = true;
+}
+
+static struct exec_slot *
+idle_pop(struct sink_exec *e)
+{
+	struct exec_slot	*slot = &e->slots[e->idle[--e->nidle]];
+
+	slot->is_idle = false;
+	return slot;
+}
+
+static void
+idle_remove(struct sink_exec *e, struct exec_slot *slot)
+{
+	size_t	i, n = (size_t)(slot - e->slots);
+
+	if (!slot->is_idle)
+		return;
+	for (i = 0; i < e->nidle; i++)
+		if (e->idle[i] == n) {
+			e->idle[i] = e->idle[--e->nidle];
+			break;
+		}
+	slot->is_idle = false;
+}
+
+static void
+slot_set_state(struct exec_slot *slot, enum slot_state st)
+{
+	struct sink_exec	*e = slot->exec;
+
+	if (slot->state == SLOT_FAILING)
+		e->nfailing--;
+	if (st == SLOT_FAILING)
+		e->nfailing++;
+	slot->state = st;
+}
+
+/* Answers what waited queue_wait_ms: SINK_BUSY, with a Retry-After. */
+static void *
+exec_timer_main(void *arg)
+{
+	struct sink_exec	*e = arg;
+	struct sink_job		*stale;
+	struct timespec		 ts;
+	uint64_t		 wait_us, at;
+	int			 ra;
+
+	wait_us = (uint64_t)e->cfg->queue_wait_ms * 1000;
+	pthread_mutex_lock(&e->lock);
+	while (!e->stopping) {
+		if ((stale = queue_take(e, now_us() - wait_us + 1)) != NULL) {
+			ra = retry_after_locked(e);
+			pthread_mutex_unlock(&e->lock);
+			log_debug("sink_exec: %s: id=%s: no slot free within "
+			    "%d ms", e->cfg->name, sink_job_id(stale),
+			    e->cfg->queue_wait_ms);
+			answer_all(stale, SINK_BUSY, ra);
+			pthread_mutex_lock(&e->lock);
+			continue;
+		}
+		if (e->head == NULL) {
+			e->timer_armed = false;
+			pthread_cond_wait(&e->timer_cond, &e->lock);
+			continue;
+		}
+		e->timer_armed = true;
+		at = e->head->stamp + wait_us;
+		ts.tv_sec = (time_t)(at / 1000000);
+		ts.tv_nsec = (long)(at % 1000000) * 1000;
+		pthread_cond_timedwait(&e->timer_cond, &e->lock, &ts);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers (protocol "lines"). */
+
+/*
+ * Reads the helper's answer.  Returns 1 with a whole line in h->answer
+ * (h->too_long when it did not fit), 0 when more is to come, -1 at EOF
+ * or on an error.
+ */
+static int
+answer_read(struct exec_helper *h)
+{
+	char	 chunk[EXEC_LINE_MAX];
+	char	*nl;
+	size_t	 take;
+	ssize_t	 n;
+
+	for (;;) {
+		n = read(h->out, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 0;
+		if (n <= 0)
+			return -1;
+		nl = memchr(chunk, '\n', (size_t)n);
+		take = nl != NULL ? (size_t)(nl - chunk) : (size_t)n;
+		if (h->alen + take >= sizeof(h->answer)) {
+			h->too_long = true;
+			return 1;
+		}
+		memcpy(h->answer + h->alen, chunk, take);
+		h->alen += take;
+		if (nl != NULL) {
+			h->extra = nl + 1 < chunk + n;
+			return 1;
+		}
+	}
+}
+
+/*
+ * The answer "0", "65 reason", "75 reason" or any status up to 255 with
+ * an optional reason, a final CR allowed.  Returns the status, or -1.
+ */
+static int
+answer_parse(struct exec_helper *h, const char **reason, int *rlen)
+{
+	size_t	len = h->alen, i;
+	int	code = 0;
+
+	if (h->too_long)
+		return -1;
+	if (len > 0 && h->answer[len - 1] == '\r')
+		len--;
+	for (i = 0; i < len && i < 4 && h->answer[i] >= '0' &&
+	    h->answer[i] <= '9'; i++)
+		code = code * 10 + (h->answer[i] - '0');
+	if (i == 0 || i > 3 || code > 255 || (i < len &&
+	    h->answer[i] != ' '))
+		return -1;
+	if (i < len)
+		i++;
+	*reason = h->answer + i;
+	*rlen = (int)(len - i);
+	return code;
+}
+
+/*
+ * Whether the helper, whose stdout just closed, is exiting: it is given
+ * EXEC_EXIT_POLL_MS, so that the log says "exited" when it did.
+ */
+static bool
+helper_exiting(const struct exec_helper *h)
+{
+	struct pollfd	pfd = { h->pidfd, POLLIN, 0 };
+
+	if (h->pidfd != -1)
+		return poll(&pfd, 1, EXEC_EXIT_POLL_MS) > 0;
+	usleep(EXEC_EXIT_POLL_MS * 1000);
+	return child_exited(h->pid);
+}
+
+static void
+helper_close_fds(struct exec_helper *h)
+{
+	close_fd(&h->pidfd);
+	close_fd(&h->in);
+	close_fd(&h->out);
+	close_fd(&h->err.fd);
+}
+
+/* Logs what is left on the helper's stderr, for EXEC_DRAIN_MS at most. */
+static void
+helper_drain(struct exec_helper *h)
+{
+	struct pollfd	pfd;
+	int64_t		deadline = now_ms() + EXEC_DRAIN_MS, left;
+
+	while (h->err.fd != -1 && (left = deadline - now_ms()) > 0) {
+		pfd = (struct pollfd){ h->err.fd, POLLIN, 0 };
+		if (poll(&pfd, 1, (int)left) > 0)
+			stream_read(&h->err);
+	}
+	stream_emit(&h->err);
+}
+
+/*
+ * Marks the slot down until its next start, after a backoff that doubles
+ * up to EXEC_BACKOFF_MAX_MS and starts over after a helper that ran for
+ * EXEC_HEALTHY_MS.  failing: the helper answered nothing.  Once every
+ * slot is failing, what waits is answered SINK_RETRY.  Returns the delay.
+ */
+static int
+slot_down(struct exec_slot *slot, bool failing, int64_t up_ms)
+{
+	struct sink_exec	*e = slot->exec;
+	struct sink_job		*list = NULL;
+	int			 delay;
+
+	if (up_ms >= EXEC_HEALTHY_MS)
+		slot->backoff_ms = EXEC_BACKOFF_MIN_MS;
+	delay = slot->backoff_ms;
+	slot->backoff_ms = delay * 2 < EXEC_BACKOFF_MAX_MS ? delay * 2 :
+	    EXEC_BACKOFF_MAX_MS;
+	pthread_mutex_lock(&e->lock);
+	slot->restart_at = now_ms() + delay;
+	slot_set_state(slot, failing ? SLOT_FAILING : SLOT_DOWN);
+	if (e->nfailing == e->nslots)
+		list = queue_take(e, UINT64_MAX);
+	pthread_mutex_unlock(&e->lock);
+	if (list != NULL)
+		log_warnx("sink_exec: %s: no helper is running, answering "
+		    "503", e->cfg->name);
+	answer_all(list, SINK_RETRY, 0);
+	return delay;
+}
+
+/* Starts the slot's helper.  Returns 0, or -1 with the slot down. */
+static int
+helper_start(struct exec_slot *slot)
+{
+	struct sink_exec	*e = slot->exec;
+	struct exec_helper	*h = &slot->h;
+	int			 in[2] = { -1, -1 }, o[2] = { -1, -1 };
+	int			 x[2] = { -1, -1 }, delay;
+
+	pthread_mutex_lock(&e->lock);
+	h->gen = e->gen;
+	pthread_mutex_unlock(&e->lock);
+	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(o, O_CLOEXEC) == -1 ||
+	    pipe2(x, O_CLOEXEC) == -1) {
+		log_warn("sink_exec: %s: unable to make pipes", e->cfg->name);
+		goto fail;
+	}
+	if ((h->pid = exec_spawn(e, e->helper_env, in[0], o[1], x[1])) ==
+	    -1) {
+		log_warn("sink_exec: %s: unable to run %s", e->cfg->name,
+		    e->cfg->command[0]);
+		goto fail;
+	}
+	close_fd(&in[0]);
+	close_fd(&o[1]);
+	close_fd(&x[1]);
+	h->in = in[1];
+	h->out = o[0];
+	h->err.fd = x[0];
+	fcntl(h->in, F_SETFL, O_NONBLOCK);
+	fcntl(h->out, F_SETFL, O_NONBLOCK);
+	fcntl(h->err.fd, F_SETFL, O_NONBLOCK);
+	h->pidfd = pidfd_open(h->pid, 0);
+	h->started_ms = now_ms();
+	h->answered = 0;
+	h->err.id = "-";
+	h->err.len = h->err.logged = 0;
+	h->err.truncated = false;
+	metrics_exec_helpers(e->index, 1);
+	pthread_mutex_lock(&e->lock);
+	slot_set_state(slot, SLOT_UP);
+	pthread_mutex_unlock(&e->lock);
+	log_debug("sink_exec: %s: helper %d started", e->cfg->name,
+	    (int)h->pid);
+	return 0;
+fail:
+	close_fd(&in[0]);
+	close_fd(&in[1]);
+	close_fd(&o[0]);
+	close_fd(&o[1]);
+	close_fd(&x[0]);
+	close_fd(&x[1]);
+	h->pid = -1;
+	metrics_exec_helper_end(e->index, METRICS_HELPER_SPAWN);
+	delay = slot_down(slot, true, 0);
+	log_warnx("sink_exec: %s: starting a helper again in %d ms",
+	    e->cfg->name, delay);
+	return -1;
+}
+
+/* Kills the helper's group, reaps it and logs the rest of its stderr. */
+static int
+helper_reap(struct exec_helper *h)
+{
+	int	status = 0;
+
+	kill(-h->pid, SIGKILL);
+	while (waitpid(h->pid, &status, 0) == -1 && errno == EINTR)
+		;
+	helper_drain(h);
+	helper_close_fds(h);
+	h->pid = -1;
+	return status;
+}
+
+/*
+ * The helper failed (why, what): it is killed and the slot is down until
+ * the backoff passes.  id names the record it was on, or is "-".
+ */
+static void
+helper_end(struct exec_slot *slot, enum metrics_helper_end why,
+    const char *what, const char *id)
+{
+	struct sink_exec	*e = slot->exec;
+	struct exec_helper	*h = &slot->h;
+	pid_t			 pid = h->pid;
+	int			 status, delay;
+	char			 how[48];
+
+	status = helper_reap(h);
+	if (WIFSIGNALED(status))
+		snprintf(how, sizeof(how), "killed by signal %d",
+		    WTERMSIG(status));
+	else
+		snprintf(how, sizeof(how), "exit status %d",
+		    WEXITSTATUS(status));
+	metrics_exec_helpers(e->index, -1);
+	metrics_exec_helper_end(e->index, why);
+	delay = slot_down(slot, h->answered == 0, now_ms() - h->started_ms);
+	if (why == METRICS_HELPER_TIMEOUT)
+		log_warnx("sink_exec: %s: id=%s: helper %d did not answer "
+		    "within %d ms (%s); starting another in %d ms",
+		    e->cfg->name, id, (int)pid, e->cfg->timeout_ms, how,
+		    delay);
+	else
+		log_warnx("sink_exec: %s: id=%s: helper %d %s (%s); "
+		    "starting another in %d ms", e->cfg->name, id, (int)pid,
+		    what, how, delay);
+}
+
+/*
+ * Stops the helper gently: EOF on its stdin, then EXEC_STOP_MS to exit
+ * before its group is killed.
+ */
+static void
+helper_stop(struct exec_slot *slot)
+{
+	struct exec_helper	*h = &slot->h;
+	struct pollfd		 pfd[3];
+	char			 junk[512];
+	int64_t			 deadline = now_ms() + EXEC_STOP_MS, left;
+	nfds_t			 n;
+	bool			 exited = false;
+
+	close_fd(&h->in);
+	while (!exited && (left = deadline - now_ms()) > 0) {
+		n = 0;
+		if (h->pidfd != -1)
+			pfd[n++] = (struct pollfd){ h->pidfd, POLLIN, 0 };
+		if (h->out != -1)
+			pfd[n++] = (struct pollfd){ h->out, POLLIN, 0 };
+		if (h->err.fd != -1)
+			pfd[n++] = (struct pollfd){ h->err.fd, POLLIN, 0 };
+		if (h->pidfd == -1 && left > EXEC_EXIT_POLL_MS)
+			left = EXEC_EXIT_POLL_MS;
+		if (poll(pfd, n, (int)left) == -1 && errno != EINTR)
+			break;
+		for (nfds_t i = 0; i < n; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			if (pfd[i].fd == h->pidfd)
+				exited = true;
+			else if (pfd[i].fd == h->err.fd)
+				stream_read(&h->err);
+			else if (read(h->out, junk, sizeof(junk)) <= 0 &&
+			    errno != EAGAIN)
+				close_fd(&h->out);
+		}
+		if (h->pidfd == -1 && child_exited(h->pid))
+			exited = true;
+	}
+	log_debug("sink_exec: %s: helper %d stopped", slot->exec->cfg->name,
+	    (int)h->pid);
+	(void)helper_reap(h);
+	metrics_exec_helpers(slot->exec->index, -1);
+}
+
+static enum sink_verdict
+lines_verdict(const struct sink_exec *e, const char *id, int code,
+    const char *reason, int rlen)
+{
+	enum sink_verdict	v = verdict_of_status(code);
+
+	if (v == SINK_OK)
+		log_debug("sink_exec: %s: id=%s: answered 0", e->cfg->name, id);
+	else
+		log_warnx("sink_exec: %s: id=%s: answered %d%s%s%.*s",
+		    e->cfg->name, id, code, v == SINK_REJECT ?
+		    ", report rejected" : "", rlen > 0 ? ": " : "", rlen,
+		    reason);
+	return v;
+}
+
+/*
+ * Hands one record to the slot's helper and reads its answer.  When the
+ * helper must go, says why in *why and *what (NULL otherwise); the
+ * verdict of a record without an answer is SINK_RETRY.
+ */
+static enum sink_verdict
+lines_run(struct exec_slot *slot, struct sink_job *job,
+    enum metrics_helper_end *why, const char **what)
+{
+	struct sink_exec	*e = slot->exec;
+	struct exec_helper	*h = &slot->h;
+	const char		*id = sink_job_id(job), *line, *reason;
+	struct pollfd		 pfd[4];
+	size_t			 len, sent = 0;
+	nfds_t			 n, i;
+	int64_t			 deadline, left;
+	int			 code, rlen, r;
+	bool			 answered = false, exited = false;
+
+	*what = NULL;
+	line = sink_job_line(job, &len);
+	h->err.id = id;
+	h->err.logged = 0;
+	h->err.truncated = false;
+	h->alen = 0;
+	h->too_long = h->extra = false;
+	deadline = now_ms() + e->cfg->timeout_ms;
+	while (!answered || sent < len) {
+		n = 0;
+		if (sent < len)
+			pfd[n++] = (struct pollfd){ h->in, POLLOUT, 0 };
+		if (!answered)
+			pfd[n++] = (struct pollfd){ h->out, POLLIN, 0 };
+		if (h->err.fd != -1)
+			pfd[n++] = (struct pollfd){ h->err.fd, POLLIN, 0 };
+		if (h->pidfd != -1)
+			pfd[n++] = (struct pollfd){ h->pidfd, POLLIN, 0 };
+		if ((left = deadline - now_ms()) <= 0) {
+			*why = METRICS_HELPER_TIMEOUT;
+			*what = "timed out";
+			break;
+		}
+		if (h->pidfd == -1 && left > EXEC_EXIT_POLL_MS)
+			left = EXEC_EXIT_POLL_MS;
+		if (poll(pfd, n, (int)left) == -1 && errno != EINTR) {
+			*why = METRICS_HELPER_EXITED;
+			*what = "could not be polled";
+			break;
+		}
+		for (i = 0; i < n && *what == NULL; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			if (pfd[i].fd == h->in) {
+				ssize_t w = write(h->in, line + sent,
+				    len - sent);
+
+				if (w > 0)
+					sent += (size_t)w;
+				else if (w == -1 && errno != EAGAIN &&
+				    errno != EINTR) {
+					*why = METRICS_HELPER_EXITED;
+					*what = "closed its stdin";
+				}
+			} else if (pfd[i].fd == h->out) {
+				if ((r = answer_read(h)) == 1)
+					answered = true;
+				else if (r == -1) {
+					*why = METRICS_HELPER_EXITED;
+					*what = helper_exiting(h) ? "exited" :
+					    "closed its stdout";
+				}
+			} else if (pfd[i].fd == h->err.fd)
+				stream_read(&h->err);
+			else
+				exited = true;
+		}
+		if (*what != NULL)
+			break;
+		if (h->pidfd == -1 && child_exited(h->pid))
+			exited = true;
+		/* An answer written just before it went still counts. */
+		if (exited && !answered && answer_read(h) == 1)
+			answered = true;
+		if (exited && (!answered || sent < len)) {
+			*why = METRICS_HELPER_EXITED;
+			*what = "exited";
+			break;
+		}
+	}
+	stream_emit(&h->err);
+	h->err.id = "-";
+	if (*what != NULL && !(answered && sent == len))
+		return SINK_RETRY;
+	if ((code = answer_parse(h, &reason, &rlen)) == -1) {
+		*why = METRICS_HELPER_PROTOCOL;
+		*what = h->too_long ? "answered a line too long" :
+		    "answered what is not a status";
+		log_warnx("sink_exec: %s: id=%s: answer not understood: "
+		    "%.*s", e->cfg->name, id, (int)(h->alen > 80 ? 80 :
+		    h->alen), h->answer);
+		return SINK_RETRY;
+	}
+	h->answered++;
+	if (h->extra) {
+		*why = METRICS_HELPER_PROTOCOL;
+		*what = "answered more than one line";
+	} else if (exited) {
+		*why = METRICS_HELPER_EXITED;
+		*what = "exited";
+	}
+	return lines_verdict(e, id, code, reason, rlen);
+}
+
+/*
+ * Waits, with the lock not held, for work (the eventfd) or for
+ * timeout_ms (-1: none), while watching an idle helper: its stderr goes
+ * to the log, and one that exits or writes unasked must go.  Returns
+ * false with why and what when it must.
+ */
+static bool
+slot_wait(struct exec_slot *slot, int timeout_ms,
+    enum metrics_helper_end *why, const char **what)
+{
+	struct exec_helper	*h = &slot->h;
+	struct pollfd		 pfd[4];
+	uint64_t		 count;
+	char			 c;
+	nfds_t			 n = 0, i;
+	ssize_t			 r;
+	bool			 ok = true;
+
+	pfd[n++] = (struct pollfd){ slot->wake, POLLIN, 0 };
+	if (h->pid != -1) {
+		pfd[n++] = (struct pollfd){ h->out, POLLIN, 0 };
+		if (h->err.fd != -1)
+			pfd[n++] = (struct pollfd){ h->err.fd, POLLIN, 0 };
+		if (h->pidfd != -1)
+			pfd[n++] = (struct pollfd){ h->pidfd, POLLIN, 0 };
+	}
+	if (poll(pfd, n, timeout_ms) <= 0)
+		return true;
+	for (i = 0; i < n; i++) {
+		if (pfd[i].revents == 0)
+			continue;
+		if (pfd[i].fd == slot->wake)
+			(void)!read(slot->wake, &count, sizeof(count));
+		else if (pfd[i].fd == h->err.fd)
+			stream_read(&h->err);
+		else if (pfd[i].fd == h->out) {
+			while ((r = read(h->out, &c, 1)) == -1 &&
+			    errno == EINTR)
+				;
+			if (r == -1 && errno == EAGAIN)
+				continue;
+			*why = r > 0 ? METRICS_HELPER_PROTOCOL :
+			    METRICS_HELPER_EXITED;
+			*what = r > 0 ? "wrote with no record to answer" :
+			    helper_exiting(h) ? "exited" : "closed its stdout";
+			ok = false;
+		} else if (ok) {
+			*why = METRICS_HELPER_EXITED;
+			*what = "exited";
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* The slots. */
+
+/*
+ * Runs job in slot, without the lock, and answers it.  Returns with the
+ * slot already back on the idle stack when nothing waits, so that a
+ * report sent again on this answer finds it free.
+ */
+static void
+slot_serve(struct exec_slot *slot, struct sink_job *job)
+{
+	struct sink_exec	*e = slot->exec;
+	enum metrics_helper_end	 why = METRICS_HELPER_EXITED;
+	enum sink_verdict	 v;
+	const char		*what = NULL;
+	uint64_t		 start = now_us();
+	double			 ms;
+
+	metrics_exec_slots(e->index, 1);
+	v = e->lines ? lines_run(slot, job, &why, &what) : exec_run(e, job);
+	metrics_exec_slots(e->index, -1);
+	if (what != NULL)
+		helper_end(slot, why, what, sink_job_id(job));
+	ms = (double)(now_us() - start) / 1000;
+	pthread_mutex_lock(&e->lock);
+	e->run_ms = e->run_ms <= 0 ? ms : e->run_ms + EXEC_RUN_WEIGHT *
+	    (ms - e->run_ms);
+	if (e->head == NULL && !slot->is_idle && slot->state == SLOT_UP &&
+	    !e->stopping && (!e->lines || slot->h.gen == e->gen))
+		idle_push(e, slot);
+	pthread_mutex_unlock(&e->lock);
+	sink_job_done(job, v);
+}
+
 static void *
 exec_slot_main(void *arg)
 {
 	struct exec_slot	*slot = arg;
 	struct sink_exec	*e = slot->exec;
 	struct sink_job		*job;
-	enum sink_verdict	 v;
+	enum metrics_helper_end	 why;
+	const char		*what;
+	int64_t			 wait;
 
 	pthread_mutex_lock(&e->lock);
 	for (;;) {
-		while (slot->job == NULL && !e->stopping)
-			pthread_cond_wait(&slot->wake, &e->lock);
-		if ((job = slot->job) == NULL)
+		if (slot->state != SLOT_UP) {
+			/* A helper to start again, after its backoff. */
+			if (e->stopping)
+				break;
+			if ((wait = slot->restart_at - now_ms()) > 0) {
+				pthread_mutex_unlock(&e->lock);
+				(void)slot_wait(slot, (int)wait, &why, &what);
+			} else {
+				pthread_mutex_unlock(&e->lock);
+				(void)helper_start(slot);
+			}
+			pthread_mutex_lock(&e->lock);
+			continue;
+		}
+		if (e->lines && slot->h.gen != e->gen && !e->stopping) {
+			/* SIGHUP: a new helper, once this one is idle. */
+			idle_remove(e, slot);
+			pthread_mutex_unlock(&e->lock);
+			log_info("sink_exec: %s: restarting helper %d",
+			    e->cfg->name, (int)slot->h.pid);
+			helper_stop(slot);
+			metrics_exec_helper_end(e->index,
+			    METRICS_HELPER_RELOAD);
+			(void)helper_start(slot);
+			pthread_mutex_lock(&e->lock);
+			continue;
+		}
+		if ((job = queue_pop(e)) != NULL) {
+			idle_remove(e, slot);
+			pthread_mutex_unlock(&e->lock);
+			slot_serve(slot, job);
+			pthread_mutex_lock(&e->lock);
+			continue;
+		}
+		if (e->stopping)
 			break;
+		if (!slot->is_idle)
+			idle_push(e, slot);
 		pthread_mutex_unlock(&e->lock);
-
-		metrics_exec_slots(e->index, 1);
-		v = exec_run(e, job);
-		metrics_exec_slots(e->index, -1);
-
-		/* Free the slot first: whoever hears the answer may retry. */
-		pthread_mutex_lock(&e->lock);
-		slot->job = NULL;
-		e->idle[e->nidle++] = (size_t)(slot - e->slots);
-		pthread_mutex_unlock(&e->lock);
-		sink_job_done(job, v);
+		if (!slot_wait(slot, -1, &why, &what)) {
+			pthread_mutex_lock(&e->lock);
+			idle_remove(e, slot);
+			pthread_mutex_unlock(&e->lock);
+			helper_end(slot, why, what, "-");
+		}
 		pthread_mutex_lock(&e->lock);
 	}
 	pthread_mutex_unlock(&e->lock);
+	if (slot->h.pid != -1)
+		helper_stop(slot);
 	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* The sink. */
+
+static void
+sink_exec_quiesce(struct sink *sk)
+{
+	struct sink_exec	*e = sk->impl;
+	struct sink_job		*list;
+
+	pthread_mutex_lock(&e->lock);
+	e->quiesced = true;
+	list = queue_take(e, UINT64_MAX);
+	pthread_mutex_unlock(&e->lock);
+	answer_all(list, SINK_RETRY, 0);
 }
 
 static void
 sink_exec_drain(struct sink *sk)
 {
 	struct sink_exec	*e = sk->impl;
+	struct sink_job		*list;
 	size_t			 i;
 
 	if (e == NULL)
 		return;
 	pthread_mutex_lock(&e->lock);
-	e->stopping = true;
+	e->stopping = e->quiesced = true;
+	list = queue_take(e, UINT64_MAX);
+	pthread_cond_signal(&e->timer_cond);
 	for (i = 0; i < e->nslots; i++)
-		pthread_cond_signal(&e->slots[i].wake);
+		slot_wake(&e->slots[i]);
 	pthread_mutex_unlock(&e->lock);
+	answer_all(list, SINK_RETRY, 0);
+	if (e->timer_started) {
+		pthread_join(e->timer, NULL);
+		e->timer_started = false;
+	}
 	for (i = 0; i < e->nslots; i++)
 		if (e->slots[i].started) {
 			pthread_join(e->slots[i].thread, NULL);
@@ -546,58 +1372,118 @@ sink_exec_close(struct sink *sk)
 	if (e == NULL)
 		return;
 	sink_exec_drain(sk);
-	for (i = 0; i < e->nslots; i++)
-		pthread_cond_destroy(&e->slots[i].wake);
+	for (i = 0; e->slots != NULL && i < e->nslots; i++) {
+		/* Helpers whose thread never started. */
+		if (e->slots[i].h.pid != -1)
+			helper_stop(&e->slots[i]);
+		close_fd(&e->slots[i].wake);
+	}
+	pthread_cond_destroy(&e->timer_cond);
 	pthread_mutex_destroy(&e->lock);
 	free(e->slots);
 	free(e->idle);
+	free(e->helper_env);
 	free(e->path_env);
 	free(e);
 	sk->impl = NULL;
 }
 
 static int
+sink_exec_threads(struct sink *sk, char *err, size_t errlen)
+{
+	struct sink_exec	*e = sk->impl;
+	pthread_attr_t		 attr;
+	size_t			 i;
+	int			 r = 0;
+
+	/* A slot thread needs little: a poll loop and a log line. */
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	if (e->cfg->queue_wait_ms > 0) {
+		if ((r = pthread_create(&e->timer, &attr, exec_timer_main,
+		    e)) != 0)
+			goto fail;
+		e->timer_started = true;
+	}
+	for (i = 0; i < e->nslots; i++) {
+		if ((r = pthread_create(&e->slots[i].thread, &attr,
+		    exec_slot_main, &e->slots[i])) != 0)
+			goto fail;
+		e->slots[i].started = true;
+	}
+	pthread_attr_destroy(&attr);
+	return 0;
+fail:
+	pthread_attr_destroy(&attr);
+	snprintf(err, errlen, "sink_exec: %s: unable to start a thread: %s",
+	    sk->cfg->name, strerror(r));
+	return -1;
+}
+
+static int
 sink_exec_open(struct sink *sk, char *err, size_t errlen)
 {
 	struct sink_exec	*e;
+	struct exec_slot	*slot;
 	const char		*path = getenv("PATH");
-	pthread_attr_t		 attr;
-	size_t			 i;
-	int			 r;
+	pthread_condattr_t	 ca;
+	size_t			 i, up = 0;
 
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		goto nomem;
 	sk->impl = e;
 	e->cfg = sk->cfg;
 	e->index = sk->index;
+	e->lines = sk->cfg->protocol == EXEC_PROTOCOL_LINES;
 	e->nslots = (size_t)sk->cfg->max_concurrent;
 	pthread_mutex_init(&e->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&e->timer_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	if ((e->slots = calloc(e->nslots, sizeof(*e->slots))) == NULL ||
 	    (e->idle = calloc(e->nslots, sizeof(*e->idle))) == NULL ||
+	    (e->helper_env = calloc(e->cfg->nenv + 2,
+	    sizeof(*e->helper_env))) == NULL ||
 	    asprintf(&e->path_env, "PATH=%s", path != NULL && *path != '\0' ?
 	    path : EXEC_DEFAULT_PATH) == -1) {
 		e->path_env = NULL;
 		goto nomem;
 	}
-	for (i = 0; i < e->nslots; i++)
-		pthread_cond_init(&e->slots[i].wake, NULL);
-	/* A slot thread needs little: a poll loop and a log line. */
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
+	e->helper_env[0] = e->path_env;
+	for (i = 0; i < e->cfg->nenv; i++)
+		e->helper_env[i + 1] = e->cfg->env[i];
 	for (i = 0; i < e->nslots; i++) {
-		e->slots[i].exec = e;
-		if ((r = pthread_create(&e->slots[i].thread, &attr,
-		    exec_slot_main, &e->slots[i])) != 0) {
-			pthread_attr_destroy(&attr);
-			snprintf(err, errlen, "sink_exec: %s: unable to start "
-			    "a thread: %s", sk->cfg->name, strerror(r));
+		slot = &e->slots[i];
+		slot->exec = e;
+		slot->state = SLOT_UP;
+		slot->backoff_ms = EXEC_BACKOFF_MIN_MS;
+		slot->h = (struct exec_helper){ .pid = -1, .pidfd = -1,
+		    .in = -1, .out = -1, .err = { .fd = -1, .name = "stderr",
+		    .is_error = true, .sink = e->cfg->name, .id = "-" } };
+		if ((slot->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) ==
+		    -1) {
+			snprintf(err, errlen, "sink_exec: %s: unable to make "
+			    "an eventfd: %s", sk->cfg->name, strerror(errno));
 			sink_exec_close(sk);
 			return -1;
 		}
-		e->slots[i].started = true;
-		e->idle[e->nidle++] = i;
 	}
-	pthread_attr_destroy(&attr);
+	/* The helpers start with the daemon; one that cannot is retried. */
+	for (i = 0; e->lines && i < e->nslots; i++)
+		if (helper_start(&e->slots[i]) == 0)
+			up++;
+	if (e->lines)
+		log_info("sink_exec: %s: %zu of %zu helpers started",
+		    sk->cfg->name, up, e->nslots);
+	/* Free from the start, before their threads run. */
+	for (i = 0; i < e->nslots; i++)
+		if (e->slots[i].state == SLOT_UP)
+			idle_push(e, &e->slots[i]);
+	if (sink_exec_threads(sk, err, errlen) == -1) {
+		sink_exec_close(sk);
+		return -1;
+	}
 	return 0;
 nomem:
 	snprintf(err, errlen, "sink_exec: %s: out of memory", sk->cfg->name);
@@ -610,33 +1496,89 @@ static void
 sink_exec_submit(struct sink *sk, struct sink_job *job)
 {
 	struct sink_exec	*e = sk->impl;
-	struct exec_slot	*slot;
 	enum sink_verdict	 v;
 
 	pthread_mutex_lock(&e->lock);
 	if (e->stopping)
 		v = SINK_RETRY;
-	else if (e->nidle == 0)
+	else if (e->lines && e->nfailing == e->nslots) {
+		log_debug("sink_exec: %s: id=%s: no helper is running",
+		    sk->cfg->name, sink_job_id(job));
+		v = SINK_RETRY;
+	} else if (e->nidle == 0 && e->quiesced)
+		v = SINK_RETRY;
+	else if (e->nidle == 0 && e->cfg->queue_wait_ms == 0) {
+		log_debug("sink_exec: %s: id=%s: every slot busy",
+		    sk->cfg->name, sink_job_id(job));
+		job->retry_after_s = retry_after_locked(e);
 		v = SINK_BUSY;
-	else {
-		slot = &e->slots[e->idle[--e->nidle]];
-		slot->job = job;
-		pthread_cond_signal(&slot->wake);
+	} else {
+		queue_push(e, job);
+		if (e->nidle > 0)
+			slot_wake(idle_pop(e));
+		else if (!e->timer_armed)
+			pthread_cond_signal(&e->timer_cond);
 		pthread_mutex_unlock(&e->lock);
 		return;
 	}
 	pthread_mutex_unlock(&e->lock);
-	if (v == SINK_BUSY)
-		log_debug("sink_exec: %s: id=%s: every slot busy",
-		    sk->cfg->name, sink_job_id(job));
 	sink_job_done(job, v);
+}
+
+static void
+sink_exec_reopen(struct sink *sk)
+{
+	struct sink_exec	*e = sk->impl;
+	int64_t			 now = now_ms();
+	size_t			 i;
+
+	if (!e->lines)
+		return;
+	pthread_mutex_lock(&e->lock);
+	e->gen++;
+	for (i = 0; i < e->nslots; i++) {
+		/* One that is down starts at once, its backoff forgotten. */
+		if (e->slots[i].state != SLOT_UP) {
+			e->slots[i].restart_at = now;
+			e->slots[i].backoff_ms = EXEC_BACKOFF_MIN_MS;
+		}
+		slot_wake(&e->slots[i]);
+	}
+	pthread_mutex_unlock(&e->lock);
+}
+
+static bool
+sink_exec_healthy(struct sink *sk)
+{
+	struct sink_exec	*e = sk->impl;
+	bool			 ok;
+
+	pthread_mutex_lock(&e->lock);
+	ok = !e->lines || e->nfailing < e->nslots;
+	pthread_mutex_unlock(&e->lock);
+	return ok;
+}
+
+static int
+sink_exec_retry_after_s(struct sink *sk)
+{
+	struct sink_exec	*e = sk->impl;
+	int			 s;
+
+	pthread_mutex_lock(&e->lock);
+	s = retry_after_locked(e);
+	pthread_mutex_unlock(&e->lock);
+	return s;
 }
 
 const struct sink_ops sink_exec_ops = {
 	.kind = "exec",
 	.open = sink_exec_open,
 	.submit = sink_exec_submit,
-	.reopen = NULL,
+	.reopen = sink_exec_reopen,
 	.drain = sink_exec_drain,
 	.close = sink_exec_close,
+	.healthy = sink_exec_healthy,
+	.quiesce = sink_exec_quiesce,
+	.retry_after_s = sink_exec_retry_after_s,
 };

@@ -20,6 +20,7 @@ main(void)
 	srunner_add_suite(sr, suite_connlimit());
 	srunner_add_suite(sr, suite_lingering());
 	srunner_add_suite(sr, suite_sink());
+	srunner_add_suite(sr, suite_sink_exec());
 	srunner_add_suite(sr, suite_dedup());
 	srunner_add_suite(sr, suite_log());
 	srunner_add_suite(sr, suite_auth());
