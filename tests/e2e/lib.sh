@@ -1217,17 +1217,19 @@ wait_readyz()
 	wait_for "$2" _e2e_readyz_is "$1" "${3:-$BASE}"
 }
 
-# pg_load URL TAG COUNT WORKERS LOG [ARGS...]: in the background, posts
-# COUNT distinct bodies (tests/e2e/pg_load.py; ARGS: --rate R, --once)
-# until each is answered 200 (for at most 150 s), logging every attempt
-# to LOG as "epoch-seconds index status"; the PID is appended to LOAD_PIDS
-# and set in LOAD_PID.  LOG.keys has "index sha256" for every body.
-pg_load()
+# send_load URL TAG COUNT WORKERS LOG [ARGS...]: in the background, posts
+# COUNT distinct bodies (tests/e2e/sender.py; ARGS: --rate R, --once,
+# --sinch for Sinch's retry schedule, --seconds S instead of 150) until
+# each is answered 200, logging every attempt to LOG as "epoch-seconds
+# index status" (and Retry-After with --sinch); the PID is appended to
+# LOAD_PIDS and set in LOAD_PID.  LOG.keys has "index sha256" for every
+# body.
+send_load()
 {
 	local url=$1 tag=$2 count=$3 workers=$4 log=$5
 
 	shift 5
-	timeout -k 5 170 python3 "$E2E_DIR/pg_load.py" --url "$url" \
+	timeout -k 5 170 python3 "$E2E_DIR/sender.py" --url "$url" \
 	    --tag "$tag" --count "$count" --workers "$workers" --log "$log" \
 	    --keys "$log.keys" --seconds 150 "$@" >"$log.out" 2>&1 &
 	LOAD_PID=$!
@@ -1244,7 +1246,7 @@ pg_daemon_load()
 	start_daemon "$T/pg.conf"
 	wait_readyz 200 15 || fail "/readyz is not 200 with the server up"
 	LOG=$T/load
-	pg_load "$URL" "$1" "$2" 8 "$LOG" --rate "$3"
+	send_load "$URL" "$1" "$2" 8 "$LOG" --rate "$3"
 }
 
 # load_oks: how many answers 200 the load in $LOG has had so far.
@@ -1282,7 +1284,7 @@ _e2e_pg_cleanup()
 	return 0
 }
 
-# load_keys LOG [STATUS]: sorted SHA-256 of the bodies of a pg_load that
+# load_keys LOG [STATUS]: sorted SHA-256 of the bodies of a send_load that
 # got STATUS at least once (every body when STATUS is not given).
 load_keys()
 {
@@ -1294,7 +1296,14 @@ load_keys()
 	    ($1 in got) { print $2 }' "$1" "$1.keys" | sort
 }
 
-# load_statuses LOG: "count status" for every status of a pg_load.
+# first_statuses LOG: "count status" for the first attempt of each body.
+first_statuses()
+{
+	awk '!seen[$2]++ { print $3 }' "$1" | sort | uniq -c |
+	    awk '{ print $1 " " $2 }'
+}
+
+# load_statuses LOG: "count status" for every status of a send_load.
 load_statuses()
 {
 	cut -d ' ' -f 3 "$1" | sort | uniq -c | awk '{ print $1 " " $2 }'

@@ -55,7 +55,7 @@ note "$ok answered 200, $rows rows in the table after the kill"
 # A new daemon on the same table; every body again.
 start_daemon "$T/pg.conf"
 wait_readyz 200 15 || check_fail "the new daemon is not ready"
-pg_load "$URL" kill "$N" 8 "$T/again" --once
+send_load "$URL" kill "$N" 8 "$T/again" --once
 wait_pid_exit "$LOAD_PID" 180 || check_fail "the second sender did not end"
 st=$(load_statuses "$T/again" | tr '\n' ' ')
 [[ $st == "$N 200 " ]] ||

@@ -47,9 +47,9 @@ b_dup=$(metric_sum sinch_webhookd_postgres_rows_total 'result="duplicate"')
 	"duplicate $b_dup; expected 1 and 1"
 
 # --- 2. every body to both at once -------------------------------------------
-pg_load "$A_URL" rep "$N" 16 "$T/load_a" --once
+send_load "$A_URL" rep "$N" 16 "$T/load_a" --once
 pid_a=$LOAD_PID
-pg_load "$B_URL" rep "$N" 16 "$T/load_b" --once
+send_load "$B_URL" rep "$N" 16 "$T/load_b" --once
 pid_b=$LOAD_PID
 for p in "$pid_a" "$pid_b"; do
 	wait_pid_exit "$p" 180 || check_fail "sender $p did not end"
@@ -64,7 +64,7 @@ load_keys "$T/load_a" >"$T/keys.want"
 [[ $(wc -l <"$T/keys.want") == "$N" ]] || check_fail "the sender made" \
     "$(wc -l <"$T/keys.want") keys, not $N"
 pg_expect_keys "$T/keys.want" "both replicas"
-n=$(pg_rows sinch_reports "batch_id LIKE '01PGLOADrep%'")
+n=$(pg_rows sinch_reports "batch_id LIKE '01LOADrep%'")
 [[ $n == "$N" ]] || check_fail "$n rows for $N distinct bodies"
 n=$(pg_rows)
 [[ $n == $((N + 1)) ]] || check_fail "the table holds $n rows," \

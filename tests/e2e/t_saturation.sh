@@ -2,14 +2,20 @@
 #
 # t_saturation.sh - no free exec slot, too many requests in flight: 429.
 #
-# 1. A hook (hooks/act.sh) that sleeps 3 s, max_concurrent = 4: 4 + 3
-#    distinct callbacks at once give exactly 3 answers 429 with Retry-After
-#    and a one-line body naming the sink, and 4 answers 200; the hook ran
-#    4 times.  Once the slots are free again a new callback is answered 200.
+# 1. A hook (hooks/act.sh) that sleeps 3 s, max_concurrent = 4 and
+#    queue_wait_ms = 0: 4 + 3 distinct callbacks at once give exactly 3
+#    answers 429 with Retry-After and a one-line body naming the sink,
+#    and 4 answers 200; the hook ran 4 times.  Once the slots are free
+#    again a new callback is answered 200.  The same with queue_wait_ms =
+#    500, shorter than the hook: the 3 waited, and are still 429.
 # 2. limits.max_in_flight = 2, the same hook with max_concurrent = 8: 5
 #    callbacks at once give exactly 3 answers 429 with Retry-After and the
 #    body "too many requests in flight, retry later", and 2 answers 200;
 #    then a new callback is answered 200.
+# 3. Reports waiting for a slot count toward max_in_flight: one slot,
+#    queue_wait_ms = 10000, max_in_flight = 3, a hook that sleeps 2 s: 5
+#    callbacks at once give exactly 2 answers 429 "too many requests in
+#    flight" and 3 answers 200, the hook having run 3 times, in turn.
 # No zombie is left.
 
 # shellcheck source=lib.sh source-path=SCRIPTDIR
@@ -66,7 +72,8 @@ check_burst()
 write_config "$T/slots.conf" "$(cat <<EOF
   { name = "log"; kind = "file"; path = "$REPORTS"; required = true; },
   { name = "hook"; kind = "exec"; command = [ "$ACT", "$HD" ];
-    timeout_ms = 20000; max_concurrent = 4; required = true; }
+    timeout_ms = 20000; max_concurrent = 4; queue_wait_ms = 0;
+    required = true; }
 EOF
 )"
 start_daemon "$T/slots.conf"
@@ -77,6 +84,16 @@ runs=$(hook_runs "$HD")
 hook_body "$T/b" "ok after the burst"
 post_file 200 "$T/b" && check_record "$T/b" "$LAST_ID"
 check_no_zombies "slots" all
+stop_daemon_clean
+
+: >"$HD/runs"
+sed -i 's/queue_wait_ms = 0;/queue_wait_ms = 500;/' "$T/slots.conf"
+start_daemon "$T/slots.conf"
+burst waited 7 sleep:3
+check_burst waited 7 3 '^sink hook: busy, retry later$'
+runs=$(hook_runs "$HD")
+((runs == 4)) || check_fail "waited: the hook ran $runs time(s), expected 4"
+check_no_zombies "waited" all
 stop_daemon_clean
 
 # --- 2. max_in_flight --------------------------------------------------------
@@ -95,6 +112,22 @@ runs=$(hook_runs "$HD")
 hook_body "$T/b" "ok after the burst"
 post_file 200 "$T/b" && check_record "$T/b" "$LAST_ID"
 check_no_zombies "in flight" all
+stop_daemon_clean
+
+# --- 3. waiting reports are in flight --------------------------------------
+: >"$HD/runs"
+write_config "$T/waiting.conf" "$(cat <<EOF
+  { name = "hook"; kind = "exec"; command = [ "$ACT", "$HD" ];
+    timeout_ms = 20000; max_concurrent = 1; queue_wait_ms = 10000;
+    required = true; }
+EOF
+)" "$DEFAULT_LIMITS max_in_flight = 3;"
+start_daemon "$T/waiting.conf"
+burst waiting 5 sleep:2
+check_burst waiting 5 2 '^too many requests in flight, retry later$'
+runs=$(hook_runs "$HD")
+((runs == 3)) || check_fail "waiting: the hook ran $runs time(s), expected 3"
+check_no_zombies "waiting" all
 stop_daemon_clean
 
 finish
