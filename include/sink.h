@@ -118,7 +118,7 @@ void		 sinks_reopen(struct sinks *);
 bool		 sinks_ready(struct sinks *, const char **failing);
 /* The daemon is stopping: what waits for a turn is answered now. */
 void		 sinks_quiesce(struct sinks *);
-/* The longest retry_after_s of the sinks, or 0 when none can tell. */
+/* The longest retry_after_s of the required sinks, or 0 if none can tell. */
 int		 sinks_retry_after_s(struct sinks *);
 void		 sinks_drain(struct sinks *);
 /* Saves the dedup state file, if one is configured.  Returns 0 or -1. */

@@ -350,7 +350,8 @@ sinks_retry_after_s(struct sinks *s)
 	int	best = 0, r;
 
 	for (i = 0; i < s->n; i++)
-		if (s->v[i].ops->retry_after_s != NULL &&
+		if (s->v[i].cfg->required &&
+		    s->v[i].ops->retry_after_s != NULL &&
 		    (r = s->v[i].ops->retry_after_s(&s->v[i])) > best)
 			best = r;
 	return best;

@@ -211,6 +211,15 @@ stream_read(struct exec_stream *st)
 	st->fd = -1;
 }
 
+/* The stream now speaks for id: its cap on logged bytes starts over. */
+static void
+stream_restart(struct exec_stream *st, const char *id)
+{
+	st->id = id;
+	st->logged = 0;
+	st->truncated = false;
+}
+
 /*
  * Adds name=value, value being len bytes, unless value is NULL.  An
  * environment string ends at its first NUL, so each NUL in value is
@@ -914,9 +923,8 @@ helper_start(struct exec_slot *slot)
 	h->pidfd = pidfd_open(h->pid, 0);
 	h->started_ms = now_ms();
 	h->answered = 0;
-	h->err.id = "-";
-	h->err.len = h->err.logged = 0;
-	h->err.truncated = false;
+	h->err.len = 0;
+	stream_restart(&h->err, "-");
 	metrics_exec_helpers(e->index, 1);
 	pthread_mutex_lock(&e->lock);
 	slot_set_state(slot, SLOT_UP);
@@ -1030,8 +1038,13 @@ helper_stop(struct exec_slot *slot)
 		if (h->pidfd == -1 && child_exited(h->pid))
 			exited = true;
 	}
-	log_debug("sink_exec: %s: helper %d stopped", slot->exec->cfg->name,
-	    (int)h->pid);
+	if (exited)
+		log_debug("sink_exec: %s: helper %d stopped",
+		    slot->exec->cfg->name, (int)h->pid);
+	else
+		log_warnx("sink_exec: %s: helper %d did not exit within %d ms "
+		    "of EOF on its stdin, killed", slot->exec->cfg->name,
+		    (int)h->pid, EXEC_STOP_MS);
 	(void)helper_reap(h);
 	metrics_exec_helpers(slot->exec->index, -1);
 }
@@ -1073,11 +1086,21 @@ lines_run(struct exec_slot *slot, struct sink_job *job,
 
 	*what = NULL;
 	line = sink_job_line(job, &len);
-	h->err.id = id;
-	h->err.logged = 0;
-	h->err.truncated = false;
+	stream_restart(&h->err, id);
 	h->alen = 0;
 	h->too_long = h->extra = false;
+	/*
+	 * A line written since the last answer would be taken for this
+	 * record's: the helper goes before the record is sent.
+	 */
+	if ((r = answer_read(h)) != 0 || h->alen > 0) {
+		*why = r != -1 ? METRICS_HELPER_PROTOCOL :
+		    METRICS_HELPER_EXITED;
+		*what = r != -1 ? "wrote with no record to answer" :
+		    helper_exiting(h) ? "exited" : "closed its stdout";
+		stream_restart(&h->err, "-");
+		return SINK_RETRY;
+	}
 	deadline = now_ms() + e->cfg->timeout_ms;
 	while (!answered || sent < len) {
 		n = 0;
@@ -1142,7 +1165,7 @@ lines_run(struct exec_slot *slot, struct sink_job *job,
 		}
 	}
 	stream_emit(&h->err);
-	h->err.id = "-";
+	stream_restart(&h->err, "-");
 	if (*what != NULL && !(answered && sent == len))
 		return SINK_RETRY;
 	if ((code = answer_parse(h, &reason, &rlen)) == -1) {
@@ -1241,9 +1264,9 @@ slot_serve(struct exec_slot *slot, struct sink_job *job)
 	metrics_exec_slots(e->index, 1);
 	v = e->lines ? lines_run(slot, job, &why, &what) : exec_run(e, job);
 	metrics_exec_slots(e->index, -1);
+	ms = (double)(now_us() - start) / 1000;
 	if (what != NULL)
 		helper_end(slot, why, what, sink_job_id(job));
-	ms = (double)(now_us() - start) / 1000;
 	pthread_mutex_lock(&e->lock);
 	e->run_ms = e->run_ms <= 0 ? ms : e->run_ms + EXEC_RUN_WEIGHT *
 	    (ms - e->run_ms);

@@ -382,6 +382,30 @@ START_TEST(test_lines_helper_replaced)
 END_TEST
 
 /*
+ * A line written after an answer, while no record is pending, is seen:
+ * that helper goes, and the next record is answered by a new one.
+ */
+START_TEST(test_lines_stray_line_between_records)
+{
+	static const char	 helper[] = "echo $$ >>\"$1\"; "
+	    "while IFS= read -r l; do echo 0; sleep 0.2; echo 0; done";
+	struct config		*cfg;
+	struct sinks		*s;
+
+	cfg = exec_config(helper, "pids", true, 1, 10000, WAIT_S * 1000);
+	s = open_ok(cfg);
+	deliver(s, 0, "{}");
+	ck_assert_int_eq(fixture_answer_of(0), SINK_OK);
+	usleep(500000);
+	deliver(s, 1, "{}");
+	ck_assert_int_eq(fixture_answer_of(1), SINK_OK);
+	ck_assert_int_eq(count_lines("pids"), 2);
+	sinks_free(s);
+	config_release(cfg);
+}
+END_TEST
+
+/*
  * A helper that exits at once: the sink is not ready, a report is
  * SINK_RETRY at once.  Once it can start, a reopen brings it back
  * without waiting for the backoff.
@@ -467,6 +491,7 @@ suite_sink_exec(void)
 	tcase_add_test(tc, test_lines_answers);
 	tcase_add_loop_test(tc, test_lines_helper_replaced, 0,
 	    (int)(sizeof(misdeeds) / sizeof(misdeeds[0])));
+	tcase_add_test(tc, test_lines_stray_line_between_records);
 	tcase_add_test(tc, test_lines_helper_never_starts);
 	tcase_add_test(tc, test_lines_reopen_after_current_record);
 	suite_add_tcase(s, tc);
