@@ -20,17 +20,8 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-BIN=${SINCH_WEBHOOKD_BIN:-$SRCDIR/sinch-webhookd}
-if [[ ! -x $BIN ]]; then
-	note "no daemon binary at $BIN (make check-examples builds it)"
-	exit 1
-fi
-
+need_daemon
 DB=$T/status.db
-DAEMON_PID=""
-PORT=""
-CURL_MAX_TIME=30
-
 start_receiver
 
 CONF=$T/webhookd.conf
@@ -52,51 +43,7 @@ sinks = (
     timeout_ms = 8000; max_concurrent = 2; }
 );
 EOF
-"$BIN" -t -c "$CONF" >"$T/check.out" 2>&1 ||
-    fail "the daemon refuses the README's configuration: $(cat "$T/check.out")"
-
-# shellcheck disable=SC2317  # called through wait_for
-_listening_or_dead()
-{
-	local line
-
-	line=$(grep -a -m1 -E 'http: listening on .*:[0-9]+[[:space:]]*$' \
-	    "$T/daemon.stderr" 2>/dev/null)
-	if [[ -n $line ]]; then
-		PORT=$(sed -E 's/.*:([0-9]+)[[:space:]]*$/\1/' <<<"$line")
-		return 0
-	fi
-	! kill -0 "$DAEMON_PID" 2>/dev/null
-}
-
-# The daemon gets the PATH the hooks are meant to see, nothing else.
-env -i PATH="$HOOK_PATH" "$BIN" -c "$CONF" \
-    >"$T/daemon.stdout" 2>"$T/daemon.stderr" &
-DAEMON_PID=$!
-STARTED_PIDS+=("$DAEMON_PID")
-wait_for 30 _listening_or_dead || fail "daemon: no 'listening on' line"
-[[ -n $PORT ]] || fail "daemon exited: $(tail -n 5 "$T/daemon.stderr")"
-URL=http://127.0.0.1:$PORT/sinch/sms
-
-# post FILE: POSTs FILE's bytes like Sinch; prints the status code.
-post()
-{
-	curl -sS --max-time "$CURL_MAX_TIME" -o /dev/null -w '%{http_code}' \
-	    -H 'Content-Type: application/json' --data-binary "@$1" "$URL"
-}
-
-# expect_post WHAT CODE FILE
-expect_post()
-{
-	local got
-
-	got=$(post "$3")
-	[[ $got == "$2" ]] || {
-		check_fail "$1: answered $got, expected $2;" \
-		    "daemon: $(tail -n 3 "$T/daemon.stderr" | tr '\n' '|')"
-		return 1
-	}
-}
+start_daemon "$CONF"
 
 # body NAME JSON: writes a callback body to $T/NAME.json.
 body()
@@ -123,7 +70,7 @@ body d2 '{"type":"recipient_delivery_report_sms","batch_id":"D1",
 expect_post "late Queued" 200 "$T/d2.json"
 expect_eq "row after a late Queued" "Delivered 0 2026-11-27T10:00:05.000Z" \
     "$(row D1 +46700000001)"
-grep -q '0 of 1 row(s) changed' "$T/daemon.stderr" ||
+grep -q '0 of 1 row(s) changed' "$DAEMON_LOG" ||
     check_fail "the hook's note is not in the daemon's log"
 expect_post "batch report" 200 \
     "$FIXTURES/delivery_report_sms_multi_status.json"
@@ -151,28 +98,12 @@ jq -e '.text | startswith("MMS from +447700900461 to 447700900900: Subject:")' \
     check_fail "mo_media retry: $(cat "$RECV_DIR/req.$((n + 2))")"
 
 # --- A database locked beyond --busy-timeout (500 ms): 503, then 200.
-mkfifo "$T/holder.fifo"
-sqlite3 -init /dev/null "$DB" <"$T/holder.fifo" >/dev/null 2>&1 &
-HOLDER=$!
-STARTED_PIDS+=("$HOLDER")
-exec 3>"$T/holder.fifo"
-# The holder waits for the lock rather than fail at once: the first
-# probes below take it for a moment too.
-printf '.timeout 10000\nBEGIN IMMEDIATE;\nUPDATE recipient_status SET code = code;\n' >&3
-# shellcheck disable=SC2317  # called through wait_for
-locked()
-{
-	! sqlite3 -init /dev/null "$DB" \
-	    'PRAGMA busy_timeout = 0; BEGIN IMMEDIATE; ROLLBACK;' >/dev/null 2>&1
-}
-wait_for 15 locked || fail "the holder did not take the write lock"
+hold_write_lock "$DB"
 body d3 '{"type":"recipient_delivery_report_mms","batch_id":"D3",
   "recipient":"+46700000003","code":0,"status":"Delivered",
   "at":"2026-11-27T10:00:00Z"}'
 expect_post "database locked" 503 "$T/d3.json"
-printf 'COMMIT;\n' >&3
-exec 3>&-
-wait "$HOLDER"
+release_write_lock
 expect_post "retry after the lock" 200 "$T/d3.json"
 expect_eq "row after the retry" "Delivered 0 2026-11-27T10:00:00Z" \
     "$(row D3 +46700000003)"
@@ -216,16 +147,7 @@ expect_eq "rows after 20 at once" 20 "$(sqlite3 -init /dev/null "$DB" \
     "SELECT count(*) FROM recipient_status WHERE batch_id = 'C'")"
 
 # --- A clean stop.
-kill -TERM "$DAEMON_PID"
-# shellcheck disable=SC2317  # called through wait_for
-stopped()
-{
-	! kill -0 "$DAEMON_PID" 2>/dev/null ||
-	    grep -q '^State:.*zombie' "/proc/$DAEMON_PID/status" 2>/dev/null
-}
-wait_for 30 stopped || check_fail "daemon did not stop within 30 s"
-wait "$DAEMON_PID"
-rc=$?
-expect_eq "daemon exit status" 0 "$rc"
+stop_daemon || check_fail "daemon did not stop within 30 s"
+expect_eq "daemon exit status" 0 "$DAEMON_RC"
 
 finish

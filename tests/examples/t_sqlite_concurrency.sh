@@ -75,24 +75,8 @@ expect_eq "journal mode" wal \
 round "existing database"
 consistent "existing database"
 
-# --- A write lock held by another process.  The holder is a sqlite3 that
-# reads its statements from a FIFO, so the test decides when it commits.
-mkfifo "$T/holder.fifo"
-sqlite3 -init /dev/null "$DB" <"$T/holder.fifo" >"$T/holder.out" 2>&1 &
-HOLDER=$!
-STARTED_PIDS+=("$HOLDER")
-exec 3>"$T/holder.fifo"
-# The holder waits for the lock rather than fail at once: the first
-# probes below take it for a moment too.
-printf '.timeout 10000\nBEGIN IMMEDIATE;\nUPDATE recipient_status SET code = code;\n' >&3
-
-# shellcheck disable=SC2317  # called through wait_for
-locked()
-{
-	! sqlite3 -init /dev/null "$DB" \
-	    'PRAGMA busy_timeout = 0; BEGIN IMMEDIATE; ROLLBACK;' >/dev/null 2>&1
-}
-wait_for 15 locked || fail "the holder did not take the write lock"
+# --- A write lock held by another process.
+hold_write_lock "$DB"
 
 # Beyond --busy-timeout: 75, after about that long.
 start=$(date +%s%N)
@@ -116,9 +100,7 @@ pid_alive()
 	kill -0 "$1" 2>/dev/null
 }
 pid_alive "$WAITER" || check_fail "the waiting hook did not wait"
-printf 'COMMIT;\n' >&3
-exec 3>&-
-wait "$HOLDER"
+release_write_lock
 wait "$WAITER"
 rc=$?
 expect_eq "hook waiting for the lock: exit" 0 "$rc" ||
