@@ -25,8 +25,9 @@ LABELS = {
     "f": "(f) webhook /bin/true",
     "g": "(g) (b) via SNS envelope",
     "h": "(h) postgres sink",
+    "i": "(i) exec lines, python x8",
 }
-DAEMON = ("b", "c", "d", "e", "g", "h")
+DAEMON = ("b", "c", "d", "e", "g", "h", "i")
 MIB = 1024.0
 OTHER_WARN_PCT = 10
 
@@ -122,6 +123,16 @@ def rows_of(runs):
         })
         if codes:
             rows[-1]["daemon_non2xx"] = codes
+        qw = [r for r in ok if isinstance(r.get("qwait_p99_ms"),
+                                          (int, float)) and
+              r["qwait_p99_ms"] >= 0]
+        if qw:
+            # How long reports waited for an exec slot (the daemon's
+            # histogram, interpolated within its buckets).
+            rows[-1]["queue_wait_p50_ms"] = round(statistics.median(
+                r["qwait_p50_ms"] for r in qw), 3)
+            rows[-1]["queue_wait_p99_ms"] = round(statistics.median(
+                r["qwait_p99_ms"] for r in qw), 3)
         if cfg == "h":
             # The PostgreSQL server's processes (postmaster, backends,
             # background workers), and how the sink batched its rows.
@@ -182,6 +193,14 @@ def print_table(rows, idle):
                       r["label"], r["connections"],
                       "s" if r["connections"] > 1 else "",
                       r["cpu_children_us_per_req"], r["cpu_us_per_req"]))
+    for r in rows:
+        if "queue_wait_p99_ms" in r:
+            print("  %s, %d connection%s: waited for a slot p50 %.3f ms, "
+                  "p99 %.3f ms (answer p99 %.3f ms)" % (
+                      r["label"], r["connections"],
+                      "s" if r["connections"] > 1 else "",
+                      r["queue_wait_p50_ms"], r["queue_wait_p99_ms"],
+                      r["p99_ms"]))
     for r in rows:
         if r.get("daemon_non2xx"):
             print("  %s, %d connections: the daemon answered %s" % (
@@ -297,6 +316,16 @@ def targets(rows, idle, decode):
             add(name, passed, detail)
         else:
             add(name, None, "(e) or (f) not measured")
+    i, f = row(rows, "i", 64), row(rows, "f", 64)
+    name = "(i) >= 20x (f) 2xx/s at 64 connections"
+    if i and f:
+        add(name, i["rps_2xx"] >= 20 * f["rps_2xx"],
+            "(i) %.0f 2xx/s = %.1fx (f) %.0f; p99 %.2f vs %.2f ms" % (
+                i["rps_2xx"], i["rps_2xx"] / f["rps_2xx"]
+                if f["rps_2xx"] else 0, f["rps_2xx"], i["p99_ms"],
+                f["p99_ms"]))
+    else:
+        add(name, None, "(f) or (i) not measured")
     h = row(rows, "h", 64)
     name = "(h) >= 50% of (c) req/s at 64 connections"
     if c and h:

@@ -45,7 +45,8 @@ else
 	RUNS=3
 	DECODE_SECS=1
 fi
-CONFIGS=(a b c d e f g h)
+# BENCH_CONFIGS="e f i" measures only those.
+read -r -a CONFIGS <<<"${BENCH_CONFIGS:-a b c d e f g h i}"
 CONNS=(1 64)
 IDLE_CONNS=1000
 DLR_PATH=/dlr
@@ -355,8 +356,8 @@ make_signature()
 # Servers.  start_CONFIG DIR sets SERVER_PID (the one to stop),
 # SERVER_PIDS (whose CPU and memory count), PORT and URL, or returns 1.
 
-# daemon_conf CONFIG DIR: the daemon's configuration for (b)..(e), (g)
-# and (h).
+# daemon_conf CONFIG DIR: the daemon's configuration for (b)..(e), (g),
+# (h) and (i).
 daemon_conf()
 {
 	local cfg=$1 dir=$2 sinks auth="" sns=""
@@ -377,6 +378,11 @@ daemon_conf()
 	e)
 		sinks='{ name = "hook"; kind = "exec";
     command = [ "/bin/true" ]; max_concurrent = 8; required = true; }'
+		;;
+	i)
+		sinks="{ name = \"hook\"; kind = \"exec\"; protocol = \"lines\";
+    command = [ \"$(command -v python3)\", \"$BENCH_DIR/answer.py\" ];
+    max_concurrent = 8; required = true; }"
 		;;
 	esac
 	[[ $cfg == d ]] &&
@@ -435,6 +441,22 @@ start_c() { start_daemon c "$@"; }
 start_d() { start_daemon d "$@"; }
 start_e() { start_daemon e "$@"; }
 start_g() { start_daemon g "$@"; }
+
+# (i): the helpers are the daemon's children for as long as it runs, so
+# their CPU time counts with the daemon's (SERVER_PIDS).
+start_i()
+{
+	start_daemon i "$@" || return 1
+	if ! wait_for "$START_TIMEOUT" daemon_ready; then
+		say "the daemon was not ready (/readyz) within" \
+		    "${START_TIMEOUT}s: $(tail -n 3 "$1/stderr")"
+		stop_pid "$SERVER_PID"
+		return 1
+	fi
+	mapfile -t SERVER_PIDS < <(ps --ppid "$SERVER_PID" -o pid= |
+	    tr -d ' ')
+	SERVER_PIDS=("$SERVER_PID" "${SERVER_PIDS[@]}")
+}
 
 daemon_ready()
 {
@@ -575,7 +597,7 @@ EOF
 
 is_daemon()
 {
-	[[ $1 == [bcdegh] ]]
+	[[ $1 == [bcdeghi] ]]
 }
 
 # Sets M_2XX, M_OTHER, M_DELIV and M_CODES from the daemon's /metrics.
@@ -583,7 +605,7 @@ read_metrics()
 {
 	local sink=log
 
-	[[ $1 == e ]] && sink=hook
+	[[ $1 == [ei] ]] && sink=hook
 	[[ $1 == h ]] && sink=db
 	read -r M_2XX M_OTHER M_DELIV M_CODES < <(python3 "$UTIL" metrics \
 	    "$PORT" /metrics "$sink")
@@ -686,7 +708,7 @@ check_run()
 			CHECK_MSG+=" table holds $rows"
 		fi
 		;;
-	e)
+	e | i)
 		if ((M_DELIV != M_2XX)); then
 			CHECK_MSG="$what: $M_DELIV hook runs taken"
 			CHECK_MSG+=" (sink_deliveries_total ok),"
@@ -783,7 +805,7 @@ one_run()
 r = json.loads(sys.argv[1][6:])
 print(r["requests"], r["non2xx"])' "$WRK_LINE")
 	M_2XX=0 M_OTHER=0 M_DELIV=0 M_CODES="" LINES="" ROWS=""
-	PG_INS="" PG_DUP="" PG_BATCHES="" PG_COMMIT_S=""
+	PG_INS="" PG_DUP="" PG_BATCHES="" PG_COMMIT_S="" QW_P50="" QW_P99=""
 	if is_daemon "$cfg"; then
 		if ! read_metrics "$cfg"; then
 			stop_server "$cfg" "$conns" "$n" "$what"
@@ -799,6 +821,10 @@ print(r["requests"], r["non2xx"])' "$WRK_LINE")
 		    "$UTIL" pgmetrics "$PORT" /metrics db) ||
 		    PG_INS=-1 PG_DUP=-1
 	fi
+	if [[ $cfg == [ei] ]]; then
+		read -r QW_P50 QW_P99 < <(python3 "$UTIL" queuewait "$PORT" \
+		    /metrics hook) || QW_P50=-1 QW_P99=-1
+	fi
 	read -r rss hwm < <(python3 "$UTIL" mem "${SERVER_PIDS[@]}")
 	check_run "$cfg" "$conns" "$what"
 	out=$(python3 "$UTIL" record "$WRK_LINE" config="$cfg" \
@@ -809,6 +835,7 @@ print(r["requests"], r["non2xx"])' "$WRK_LINE")
 	    deliveries_ok="$M_DELIV" check="$CHECK" rows="$ROWS" \
 	    pg_inserted="$PG_INS" pg_duplicate="$PG_DUP" \
 	    pg_batches="$PG_BATCHES" pg_commit_s="$PG_COMMIT_S" \
+	    qwait_p50_ms="$QW_P50" qwait_p99_ms="$QW_P99" \
 	    cpu_pg_ticks=$((p1 - p0)) \
 	    check_msg="$CHECK_MSG" idle_ticks="$IDLE_TICKS" wrk_ms="$WRK_MS" \
 	    wall_ms="$WALL_MS" nproc="$NPROC")

@@ -20,6 +20,9 @@
   pgmetrics PORT PATH SINK  from /metrics, the postgres sink SINK's rows
                             inserted and found already there, its
                             batches committed and their total time (s)
+  queuewait PORT PATH SINK  from /metrics, the 50th and 99th percentiles
+                            of the time reports waited for a slot of the
+                            exec sink SINK (ms), from its histogram
   ready PORT                exit 0 if GET /readyz answers 200
   record WRKLINE KEY=VAL... one JSON object: wrk's line and the pairs
                             (a value that parses as a number is one)
@@ -210,6 +213,42 @@ def pgmetrics(args):
     print(" ".join(got.get(k, "-") for k in want))
 
 
+def _quantile(buckets, q):
+    """As Prometheus' histogram_quantile: buckets is [(le, cumulative
+    count)] in order, +Inf last; linear within the bucket, and the
+    largest finite bound for the +Inf bucket."""
+    total = buckets[-1][1]
+    if total == 0:
+        return 0.0
+    rank, lo, below = q * total, 0.0, 0
+    for le, n in buckets:
+        if n >= rank:
+            if le == float("inf"):
+                return lo
+            return lo + (le - lo) * (rank - below) / max(n - below, 1)
+        lo, below = le, n
+    return lo
+
+
+def queuewait(args):
+    port, path, sink = args
+    text = _get(port, path)
+    if text is None:
+        return 1
+    pat = re.compile(METRICS_PREFIX + r'sink_queue_wait_seconds_bucket'
+                     r'\{sink="' + re.escape(sink) + r'",le="([^"]+)"\} (\d+)')
+    buckets = []
+    for line in text.splitlines():
+        m = pat.fullmatch(line)
+        if m:
+            buckets.append((float(m.group(1)), int(m.group(2))))
+    if not buckets:
+        print("- -")
+        return 0
+    print("%.3f %.3f" % (1000 * _quantile(buckets, 0.5),
+                         1000 * _quantile(buckets, 0.99)))
+
+
 def ready(args):
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{args[0]}/readyz",
@@ -270,7 +309,8 @@ def json_get(args):
 COMMANDS = {
     "freeport": freeport, "listenport": listenport, "connects": connects,
     "ticks": ticks, "treeticks": treeticks, "mem": mem, "sign": sign,
-    "metrics": metrics, "pgmetrics": pgmetrics, "ready": ready,
+    "metrics": metrics, "pgmetrics": pgmetrics, "queuewait": queuewait,
+    "ready": ready,
     "record": record, "machine": machine, "json-get": json_get,
 }
 
