@@ -57,6 +57,12 @@
 #define EXEC_HEALTHY_MS		60000	/* up this long: backoff starts over */
 #define EXEC_STOP_MS		5000	/* for a helper to exit at EOF */
 #define EXEC_RETRY_AFTER_MAX_S	3600
+/*
+ * Records a helper may have been sent and not yet answered.  Beyond one
+ * only while no slot is free: a helper reads the next record while the
+ * daemon reads its answer, and one wake-up serves several.
+ */
+#define EXEC_PIPELINE		8
 /* Weight of the latest run in the average behind Retry-After. */
 #define EXEC_RUN_WEIGHT		0.2
 
@@ -84,10 +90,15 @@ struct exec_helper {
 	int			 in;		/* its stdin */
 	int			 out;		/* its stdout: the answers */
 	struct exec_stream	 err;		/* its stderr: the log */
-	char			 answer[EXEC_LINE_MAX];
-	size_t			 alen;
-	bool			 too_long;	/* no newline in EXEC_LINE_MAX */
-	bool			 extra;		/* wrote past its answer */
+	/* Records sent, oldest first, each answered in turn. */
+	struct sink_job		*sent;
+	struct sink_job		*sent_tail;
+	size_t			 nsent;
+	struct sink_job		*wjob;		/* first not wholly written */
+	size_t			 woff;		/* of its line written */
+	int64_t			 head_since;	/* ms: sent is at its turn */
+	char			 rbuf[4 * EXEC_LINE_MAX];	/* answers */
+	size_t			 rlen;
 	int64_t			 started_ms;
 	unsigned int		 gen;		/* exec->gen when started */
 	size_t			 answered;	/* records, in this life */
@@ -643,6 +654,14 @@ answer_all(struct sink_job *list, enum sink_verdict v, int retry_after_s)
 	}
 }
 
+/* A record took ms of a slot: the average behind Retry-After. */
+static void
+exec_ran(struct sink_exec *e, double ms)
+{
+	e->run_ms = e->run_ms <= 0 ? ms : e->run_ms + EXEC_RUN_WEIGHT *
+	    (ms - e->run_ms);
+}
+
 /*
  * When a slot is likely to be free for a report sent again now: the
  * reports waiting shared among the slots, each taking the recent run
@@ -714,6 +733,28 @@ slot_set_state(struct exec_slot *slot, enum slot_state st)
 	slot->state = st;
 }
 
+/*
+ * Puts a list taken from the queue back at its head, in order, with the
+ * times they first came; a free slot is woken for them.
+ */
+static void
+queue_requeue(struct sink_exec *e, struct sink_job *list)
+{
+	struct sink_job	*last;
+	size_t		 n = 1;
+
+	for (last = list; last->next != NULL; last = last->next)
+		n++;
+	if ((last->next = e->head) == NULL)
+		e->tail = last;
+	e->head = list;
+	e->queued += n;
+	metrics_sink_queued(e->index, (int)n);
+	pthread_cond_signal(&e->timer_cond);
+	if (e->nidle > 0)
+		slot_wake(idle_pop(e));
+}
+
 /* Answers what waited queue_wait_ms: SINK_BUSY, with a Retry-After. */
 static void *
 exec_timer_main(void *arg)
@@ -756,64 +797,25 @@ exec_timer_main(void *arg)
 /* Helpers (protocol "lines"). */
 
 /*
- * Reads the helper's answer.  Returns 1 with a whole line in h->answer
- * (h->too_long when it did not fit), 0 when more is to come, -1 at EOF
- * or on an error.
- */
-static int
-answer_read(struct exec_helper *h)
-{
-	char	 chunk[EXEC_LINE_MAX];
-	char	*nl;
-	size_t	 take;
-	ssize_t	 n;
-
-	for (;;) {
-		n = read(h->out, chunk, sizeof(chunk));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			return 0;
-		if (n <= 0)
-			return -1;
-		nl = memchr(chunk, '\n', (size_t)n);
-		take = nl != NULL ? (size_t)(nl - chunk) : (size_t)n;
-		if (h->alen + take >= sizeof(h->answer)) {
-			h->too_long = true;
-			return 1;
-		}
-		memcpy(h->answer + h->alen, chunk, take);
-		h->alen += take;
-		if (nl != NULL) {
-			h->extra = nl + 1 < chunk + n;
-			return 1;
-		}
-	}
-}
-
-/*
  * The answer "0", "65 reason", "75 reason" or any status up to 255 with
- * an optional reason, a final CR allowed.  Returns the status, or -1.
+ * an optional reason, in the len bytes at line, a final CR allowed.
+ * Returns the status, or -1.
  */
 static int
-answer_parse(struct exec_helper *h, const char **reason, int *rlen)
+answer_parse(const char *line, size_t len, const char **reason, int *rlen)
 {
-	size_t	len = h->alen, i;
+	size_t	i;
 	int	code = 0;
 
-	if (h->too_long)
-		return -1;
-	if (len > 0 && h->answer[len - 1] == '\r')
+	if (len > 0 && line[len - 1] == '\r')
 		len--;
-	for (i = 0; i < len && i < 4 && h->answer[i] >= '0' &&
-	    h->answer[i] <= '9'; i++)
-		code = code * 10 + (h->answer[i] - '0');
-	if (i == 0 || i > 3 || code > 255 || (i < len &&
-	    h->answer[i] != ' '))
+	for (i = 0; i < len && i < 4 && line[i] >= '0' && line[i] <= '9'; i++)
+		code = code * 10 + (line[i] - '0');
+	if (i == 0 || i > 3 || code > 255 || (i < len && line[i] != ' '))
 		return -1;
 	if (i < len)
 		i++;
-	*reason = h->answer + i;
+	*reason = line + i;
 	*rlen = (int)(len - i);
 	return code;
 }
@@ -1066,126 +1068,260 @@ lines_verdict(const struct sink_exec *e, const char *id, int code,
 }
 
 /*
- * Hands one record to the slot's helper and reads its answer.  When the
- * helper must go, says why in *why and *what (NULL otherwise); the
- * verdict of a record without an answer is SINK_RETRY.
+ * The helper has a new record to answer; under lock.  Its line is
+ * written by helper_write().
  */
-static enum sink_verdict
-lines_run(struct exec_slot *slot, struct sink_job *job,
-    enum metrics_helper_end *why, const char **what)
+static void
+helper_send(struct exec_slot *slot, struct sink_job *job)
+{
+	struct exec_helper	*h = &slot->h;
+
+	job->next = NULL;
+	if (h->sent_tail != NULL)
+		h->sent_tail->next = job;
+	else
+		h->sent = job;
+	h->sent_tail = job;
+	if (h->wjob == NULL) {
+		h->wjob = job;
+		h->woff = 0;
+	}
+	if (h->nsent++ == 0) {
+		h->head_since = now_ms();
+		stream_restart(&h->err, sink_job_id(job));
+		metrics_exec_slots(slot->exec->index, 1);
+	}
+}
+
+/* Takes the records sent and not answered. */
+static struct sink_job *
+helper_take_sent(struct exec_slot *slot)
+{
+	struct exec_helper	*h = &slot->h;
+	struct sink_job		*list = h->sent;
+
+	if (h->nsent > 0)
+		metrics_exec_slots(slot->exec->index, -1);
+	h->sent = h->sent_tail = h->wjob = NULL;
+	h->nsent = h->woff = h->rlen = 0;
+	stream_restart(&h->err, "-");
+	return list;
+}
+
+/*
+ * Writes what it can of the records not yet written.  Returns 0, or -1
+ * when the helper closed its stdin.
+ */
+static int
+helper_write(struct exec_helper *h)
+{
+	const char	*line;
+	size_t		 len;
+	ssize_t		 w;
+
+	while (h->wjob != NULL) {
+		line = sink_job_line(h->wjob, &len);
+		if ((w = write(h->in, line + h->woff, len - h->woff)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? 0 : -1;
+		}
+		if ((h->woff += (size_t)w) == len) {
+			h->wjob = h->wjob->next;
+			h->woff = 0;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The oldest record sent is answered with the len bytes at line.
+ * Returns false, with what, when that is no answer to it.
+ */
+static bool
+helper_answer(struct exec_slot *slot, const char *line, size_t len,
+    const char **what)
 {
 	struct sink_exec	*e = slot->exec;
 	struct exec_helper	*h = &slot->h;
-	const char		*id = sink_job_id(job), *line, *reason;
-	struct pollfd		 pfd[4];
-	size_t			 len, sent = 0;
-	nfds_t			 n, i;
-	int64_t			 deadline, left;
-	int			 code, rlen, r;
-	bool			 answered = false, exited = false;
+	struct sink_job		*job = h->sent;
+	enum sink_verdict	 v;
+	const char		*reason;
+	int64_t			 now = now_ms();
+	int			 code, rlen;
 
-	*what = NULL;
-	line = sink_job_line(job, &len);
-	stream_restart(&h->err, id);
-	h->alen = 0;
-	h->too_long = h->extra = false;
-	/*
-	 * A line written since the last answer would be taken for this
-	 * record's: the helper goes before the record is sent.
-	 */
-	if ((r = answer_read(h)) != 0 || h->alen > 0) {
-		*why = r != -1 ? METRICS_HELPER_PROTOCOL :
-		    METRICS_HELPER_EXITED;
-		*what = r != -1 ? "wrote with no record to answer" :
-		    helper_exiting(h) ? "exited" : "closed its stdout";
-		stream_restart(&h->err, "-");
-		return SINK_RETRY;
+	if (job == NULL) {
+		*what = "wrote with no record to answer";
+		return false;
 	}
-	deadline = now_ms() + e->cfg->timeout_ms;
-	while (!answered || sent < len) {
-		n = 0;
-		if (sent < len)
-			pfd[n++] = (struct pollfd){ h->in, POLLOUT, 0 };
-		if (!answered)
-			pfd[n++] = (struct pollfd){ h->out, POLLIN, 0 };
-		if (h->err.fd != -1)
-			pfd[n++] = (struct pollfd){ h->err.fd, POLLIN, 0 };
-		if (h->pidfd != -1)
-			pfd[n++] = (struct pollfd){ h->pidfd, POLLIN, 0 };
-		if ((left = deadline - now_ms()) <= 0) {
-			*why = METRICS_HELPER_TIMEOUT;
-			*what = "timed out";
-			break;
-		}
-		if (h->pidfd == -1 && left > EXEC_EXIT_POLL_MS)
-			left = EXEC_EXIT_POLL_MS;
-		if (poll(pfd, n, (int)left) == -1 && errno != EINTR) {
-			*why = METRICS_HELPER_EXITED;
-			*what = "could not be polled";
-			break;
-		}
-		for (i = 0; i < n && *what == NULL; i++) {
-			if (pfd[i].revents == 0)
-				continue;
-			if (pfd[i].fd == h->in) {
-				ssize_t w = write(h->in, line + sent,
-				    len - sent);
-
-				if (w > 0)
-					sent += (size_t)w;
-				else if (w == -1 && errno != EAGAIN &&
-				    errno != EINTR) {
-					*why = METRICS_HELPER_EXITED;
-					*what = "closed its stdin";
-				}
-			} else if (pfd[i].fd == h->out) {
-				if ((r = answer_read(h)) == 1)
-					answered = true;
-				else if (r == -1) {
-					*why = METRICS_HELPER_EXITED;
-					*what = helper_exiting(h) ? "exited" :
-					    "closed its stdout";
-				}
-			} else if (pfd[i].fd == h->err.fd)
-				stream_read(&h->err);
-			else
-				exited = true;
-		}
-		if (*what != NULL)
-			break;
-		if (h->pidfd == -1 && child_exited(h->pid))
-			exited = true;
-		/* An answer written just before it went still counts. */
-		if (exited && !answered && answer_read(h) == 1)
-			answered = true;
-		if (exited && (!answered || sent < len)) {
-			*why = METRICS_HELPER_EXITED;
-			*what = "exited";
-			break;
-		}
+	if (job == h->wjob) {
+		*what = "answered a record before reading it";
+		return false;
 	}
-	stream_emit(&h->err);
-	stream_restart(&h->err, "-");
-	if (*what != NULL && !(answered && sent == len))
-		return SINK_RETRY;
-	if ((code = answer_parse(h, &reason, &rlen)) == -1) {
-		*why = METRICS_HELPER_PROTOCOL;
-		*what = h->too_long ? "answered a line too long" :
-		    "answered what is not a status";
-		log_warnx("sink_exec: %s: id=%s: answer not understood: "
-		    "%.*s", e->cfg->name, id, (int)(h->alen > 80 ? 80 :
-		    h->alen), h->answer);
-		return SINK_RETRY;
+	if ((code = answer_parse(line, len, &reason, &rlen)) == -1) {
+		log_warnx("sink_exec: %s: id=%s: answer not understood: %.*s",
+		    e->cfg->name, sink_job_id(job), (int)(len > 80 ? 80 : len),
+		    line);
+		*what = "answered what is not a status";
+		return false;
 	}
+	v = lines_verdict(e, sink_job_id(job), code, reason, rlen);
 	h->answered++;
-	if (h->extra) {
-		*why = METRICS_HELPER_PROTOCOL;
-		*what = "answered more than one line";
-	} else if (exited) {
-		*why = METRICS_HELPER_EXITED;
-		*what = "exited";
+	if ((h->sent = job->next) == NULL)
+		h->sent_tail = NULL;
+	stream_restart(&h->err, h->sent != NULL ? sink_job_id(h->sent) : "-");
+	pthread_mutex_lock(&e->lock);
+	exec_ran(e, (double)(now - h->head_since));
+	h->head_since = now;
+	if (--h->nsent == 0) {
+		metrics_exec_slots(e->index, -1);
+		/* Free before the answer is out, for a report sent again. */
+		if (e->head == NULL && !slot->is_idle && !e->stopping &&
+		    h->gen == e->gen)
+			idle_push(e, slot);
 	}
-	return lines_verdict(e, id, code, reason, rlen);
+	pthread_mutex_unlock(&e->lock);
+	sink_job_done(job, v);
+	return true;
+}
+
+/*
+ * Reads the helper's answers and answers their records.  Returns 0, or
+ * -1 with why and what when the helper must go.
+ */
+static int
+helper_read(struct exec_slot *slot, enum metrics_helper_end *why,
+    const char **what)
+{
+	struct exec_helper	*h = &slot->h;
+	char			*p, *end, *nl;
+	ssize_t			 n;
+
+	for (;;) {
+		n = read(h->out, h->rbuf + h->rlen, sizeof(h->rbuf) - h->rlen);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 0;
+		if (n <= 0) {
+			*why = METRICS_HELPER_EXITED;
+			*what = helper_exiting(h) ? "exited" : "closed its stdout";
+			return -1;
+		}
+		h->rlen += (size_t)n;
+		end = h->rbuf + h->rlen;
+		for (p = h->rbuf; (nl = memchr(p, '\n', (size_t)(end - p))) !=
+		    NULL; p = nl + 1)
+			if (!helper_answer(slot, p, (size_t)(nl - p), what)) {
+				*why = METRICS_HELPER_PROTOCOL;
+				return -1;
+			}
+		if ((size_t)(end - p) >= EXEC_LINE_MAX) {
+			*why = METRICS_HELPER_PROTOCOL;
+			*what = "answered a line too long";
+			return -1;
+		}
+		memmove(h->rbuf, p, (size_t)(end - p));
+		h->rlen = (size_t)(end - p);
+	}
+}
+
+/*
+ * One round with a helper that has records to answer: writes what it
+ * can, waits for it until the oldest record's timeout_ms, reads what it
+ * answered.  Returns 0, or -1 with why and what when the helper must go.
+ */
+static int
+helper_pump(struct exec_slot *slot, enum metrics_helper_end *why,
+    const char **what)
+{
+	struct exec_helper	*h = &slot->h;
+	struct pollfd		 pfd[4];
+	int64_t			 left;
+	nfds_t			 n = 0, i;
+	bool			 exited = false;
+
+	*why = METRICS_HELPER_EXITED;
+	if (helper_write(h) == -1)
+		goto closed;
+	if (h->wjob != NULL)
+		pfd[n++] = (struct pollfd){ h->in, POLLOUT, 0 };
+	pfd[n++] = (struct pollfd){ h->out, POLLIN, 0 };
+	if (h->err.fd != -1)
+		pfd[n++] = (struct pollfd){ h->err.fd, POLLIN, 0 };
+	if (h->pidfd != -1)
+		pfd[n++] = (struct pollfd){ h->pidfd, POLLIN, 0 };
+	if ((left = h->head_since + slot->exec->cfg->timeout_ms - now_ms()) <=
+	    0) {
+		*why = METRICS_HELPER_TIMEOUT;
+		*what = "timed out";
+		return -1;
+	}
+	if (h->pidfd == -1 && left > EXEC_EXIT_POLL_MS)
+		left = EXEC_EXIT_POLL_MS;
+	if (poll(pfd, n, (int)left) == -1 && errno != EINTR) {
+		*what = "could not be polled";
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (pfd[i].revents == 0)
+			continue;
+		if (pfd[i].fd == h->in) {
+			if (helper_write(h) == -1)
+				goto closed;
+		} else if (pfd[i].fd == h->out) {
+			if (helper_read(slot, why, what) == -1)
+				return -1;
+		} else if (pfd[i].fd == h->err.fd)
+			stream_read(&h->err);
+		else
+			exited = true;
+	}
+	if (h->pidfd == -1 && child_exited(h->pid))
+		exited = true;
+	if (!exited)
+		return 0;
+	/* What it answered before it went still counts. */
+	if (helper_read(slot, why, what) == -1 &&
+	    *why == METRICS_HELPER_PROTOCOL)
+		return -1;
+	*why = METRICS_HELPER_EXITED;
+	*what = "exited";
+	return -1;
+closed:
+	*what = helper_exiting(h) ? "exited" : "closed its stdin";
+	return -1;
+}
+
+/*
+ * The helper must go (why, what): the oldest record it was sent is
+ * answered SINK_RETRY, and the others, which it had not come to, wait
+ * again at the head of the queue for the next free slot (SINK_RETRY too
+ * once the daemon is stopping).
+ */
+static void
+helper_fail(struct exec_slot *slot, enum metrics_helper_end why,
+    const char *what)
+{
+	struct sink_exec	*e = slot->exec;
+	struct exec_helper	*h = &slot->h;
+	struct sink_job		*head, *rest;
+	char			 id[64];
+
+	snprintf(id, sizeof(id), "%s", h->sent != NULL ?
+	    sink_job_id(h->sent) : "-");
+	pthread_mutex_lock(&e->lock);
+	if (h->sent != NULL)
+		exec_ran(e, (double)(now_ms() - h->head_since));
+	head = helper_take_sent(slot);
+	/* Once the daemon is stopping, nothing waits any more. */
+	if (head != NULL && (rest = head->next) != NULL && !e->quiesced) {
+		head->next = NULL;
+		queue_requeue(e, rest);
+	}
+	pthread_mutex_unlock(&e->lock);
+	helper_end(slot, why, what, id);
+	answer_all(head, SINK_RETRY, 0);
 }
 
 /*
@@ -1255,28 +1391,21 @@ static void
 slot_serve(struct exec_slot *slot, struct sink_job *job)
 {
 	struct sink_exec	*e = slot->exec;
-	enum metrics_helper_end	 why = METRICS_HELPER_EXITED;
 	enum sink_verdict	 v;
-	const char		*what = NULL;
 	uint64_t		 start = now_us();
-	double			 ms;
 
 	metrics_exec_slots(e->index, 1);
-	v = e->lines ? lines_run(slot, job, &why, &what) : exec_run(e, job);
+	v = exec_run(e, job);
 	metrics_exec_slots(e->index, -1);
-	ms = (double)(now_us() - start) / 1000;
-	if (what != NULL)
-		helper_end(slot, why, what, sink_job_id(job));
 	pthread_mutex_lock(&e->lock);
-	e->run_ms = e->run_ms <= 0 ? ms : e->run_ms + EXEC_RUN_WEIGHT *
-	    (ms - e->run_ms);
-	if (e->head == NULL && !slot->is_idle && slot->state == SLOT_UP &&
-	    !e->stopping && (!e->lines || slot->h.gen == e->gen))
+	exec_ran(e, (double)(now_us() - start) / 1000);
+	if (e->head == NULL && !slot->is_idle && !e->stopping)
 		idle_push(e, slot);
 	pthread_mutex_unlock(&e->lock);
 	sink_job_done(job, v);
 }
 
+/* A slot of protocol "exec": a process per report. */
 static void *
 exec_slot_main(void *arg)
 {
@@ -1285,37 +1414,9 @@ exec_slot_main(void *arg)
 	struct sink_job		*job;
 	enum metrics_helper_end	 why;
 	const char		*what;
-	int64_t			 wait;
 
 	pthread_mutex_lock(&e->lock);
 	for (;;) {
-		if (slot->state != SLOT_UP) {
-			/* A helper to start again, after its backoff. */
-			if (e->stopping)
-				break;
-			if ((wait = slot->restart_at - now_ms()) > 0) {
-				pthread_mutex_unlock(&e->lock);
-				(void)slot_wait(slot, (int)wait, &why, &what);
-			} else {
-				pthread_mutex_unlock(&e->lock);
-				(void)helper_start(slot);
-			}
-			pthread_mutex_lock(&e->lock);
-			continue;
-		}
-		if (e->lines && slot->h.gen != e->gen && !e->stopping) {
-			/* SIGHUP: a new helper, once this one is idle. */
-			idle_remove(e, slot);
-			pthread_mutex_unlock(&e->lock);
-			log_info("sink_exec: %s: restarting helper %d",
-			    e->cfg->name, (int)slot->h.pid);
-			helper_stop(slot);
-			metrics_exec_helper_end(e->index,
-			    METRICS_HELPER_RELOAD);
-			(void)helper_start(slot);
-			pthread_mutex_lock(&e->lock);
-			continue;
-		}
 		if ((job = queue_pop(e)) != NULL) {
 			idle_remove(e, slot);
 			pthread_mutex_unlock(&e->lock);
@@ -1328,16 +1429,80 @@ exec_slot_main(void *arg)
 		if (!slot->is_idle)
 			idle_push(e, slot);
 		pthread_mutex_unlock(&e->lock);
-		if (!slot_wait(slot, -1, &why, &what)) {
-			pthread_mutex_lock(&e->lock);
-			idle_remove(e, slot);
-			pthread_mutex_unlock(&e->lock);
-			helper_end(slot, why, what, "-");
-		}
+		(void)slot_wait(slot, -1, &why, &what);
 		pthread_mutex_lock(&e->lock);
 	}
 	pthread_mutex_unlock(&e->lock);
-	if (slot->h.pid != -1)
+	return NULL;
+}
+
+/* A slot of protocol "lines": its helper, started again when it fails. */
+static void *
+lines_slot_main(void *arg)
+{
+	struct exec_slot	*slot = arg;
+	struct sink_exec	*e = slot->exec;
+	struct exec_helper	*h = &slot->h;
+	struct sink_job		*job;
+	enum metrics_helper_end	 why;
+	const char		*what;
+	int64_t			 wait;
+
+	pthread_mutex_lock(&e->lock);
+	for (;;) {
+		if (slot->state != SLOT_UP) {
+			/* A helper to start again, after its backoff. */
+			if (e->stopping)
+				break;
+			wait = slot->restart_at - now_ms();
+			pthread_mutex_unlock(&e->lock);
+			if (wait > 0)
+				(void)slot_wait(slot, (int)wait, &why, &what);
+			else
+				(void)helper_start(slot);
+			pthread_mutex_lock(&e->lock);
+			continue;
+		}
+		if (h->nsent == 0 && h->gen != e->gen && !e->stopping) {
+			/* SIGHUP: a new helper, once this one is idle. */
+			idle_remove(e, slot);
+			pthread_mutex_unlock(&e->lock);
+			log_info("sink_exec: %s: restarting helper %d",
+			    e->cfg->name, (int)h->pid);
+			helper_stop(slot);
+			metrics_exec_helper_end(e->index,
+			    METRICS_HELPER_RELOAD);
+			(void)helper_start(slot);
+			pthread_mutex_lock(&e->lock);
+			continue;
+		}
+		while (h->gen == e->gen && h->nsent < EXEC_PIPELINE &&
+		    (h->nsent == 0 || e->nidle == 0) &&
+		    (job = queue_pop(e)) != NULL)
+			helper_send(slot, job);
+		if (h->nsent == 0) {
+			if (e->stopping)
+				break;
+			if (!slot->is_idle)
+				idle_push(e, slot);
+			pthread_mutex_unlock(&e->lock);
+			if (!slot_wait(slot, -1, &why, &what)) {
+				pthread_mutex_lock(&e->lock);
+				idle_remove(e, slot);
+				pthread_mutex_unlock(&e->lock);
+				helper_end(slot, why, what, "-");
+			}
+			pthread_mutex_lock(&e->lock);
+			continue;
+		}
+		idle_remove(e, slot);
+		pthread_mutex_unlock(&e->lock);
+		if (helper_pump(slot, &why, &what) == -1)
+			helper_fail(slot, why, what);
+		pthread_mutex_lock(&e->lock);
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (h->pid != -1)
 		helper_stop(slot);
 	return NULL;
 }
@@ -1430,7 +1595,8 @@ sink_exec_threads(struct sink *sk, char *err, size_t errlen)
 	}
 	for (i = 0; i < e->nslots; i++) {
 		if ((r = pthread_create(&e->slots[i].thread, &attr,
-		    exec_slot_main, &e->slots[i])) != 0)
+		    e->lines ? lines_slot_main : exec_slot_main,
+		    &e->slots[i])) != 0)
 			goto fail;
 		e->slots[i].started = true;
 	}
