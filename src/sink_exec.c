@@ -595,16 +595,24 @@ fail:
 /* ------------------------------------------------------------------ */
 /* The queue, the idle slots and the timer; all under exec->lock. */
 
+/* Appends job to the list from *head to *tail. */
+static void
+jobs_append(struct sink_job **head, struct sink_job **tail,
+    struct sink_job *job)
+{
+	job->next = NULL;
+	if (*tail != NULL)
+		(*tail)->next = job;
+	else
+		*head = job;
+	*tail = job;
+}
+
 static void
 queue_push(struct sink_exec *e, struct sink_job *job)
 {
 	job->stamp = now_us();
-	job->next = NULL;
-	if (e->tail != NULL)
-		e->tail->next = job;
-	else
-		e->head = job;
-	e->tail = job;
+	jobs_append(&e->head, &e->tail, job);
 	e->queued++;
 	metrics_sink_queued(e->index, 1);
 }
@@ -1076,12 +1084,7 @@ helper_send(struct exec_slot *slot, struct sink_job *job)
 {
 	struct exec_helper	*h = &slot->h;
 
-	job->next = NULL;
-	if (h->sent_tail != NULL)
-		h->sent_tail->next = job;
-	else
-		h->sent = job;
-	h->sent_tail = job;
+	jobs_append(&h->sent, &h->sent_tail, job);
 	if (h->wjob == NULL) {
 		h->wjob = job;
 		h->woff = 0;

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "fixture.h"
 
 #define FIXTURE_ANSWER_WAIT_S	20
@@ -238,4 +239,25 @@ fixture_answers(void)
 	n = answers.calls;
 	pthread_mutex_unlock(&answers.lock);
 	return n;
+}
+
+char *
+fixture_tmp_path(const char *name)
+{
+	char	*p;
+
+	ck_assert_int_ne(asprintf(&p, "%s/%s", fixture_tmpdir(), name), -1);
+	return p;
+}
+
+struct config *
+fixture_config(size_t n)
+{
+	struct config	*cfg = calloc(1, sizeof(*cfg));
+
+	ck_assert_ptr_nonnull(cfg);
+	cfg->sinks = calloc(n, sizeof(*cfg->sinks));
+	ck_assert_ptr_nonnull(cfg->sinks);
+	cfg->nsinks = n;
+	return cfg;
 }

@@ -29,8 +29,12 @@ const char	*fixture_vectors_dir(void);
 void		 fixture_tmp_setup(void);
 void		 fixture_tmp_teardown(void);
 const char	*fixture_tmpdir(void);
+/* <tmpdir>/<name>, newly allocated. */
+char		*fixture_tmp_path(const char *name);
 /* Writes text to <tmpdir>/<name> and returns the full path (static). */
 const char	*fixture_write(const char *name, const char *text);
+/* A configuration of n sinks, all zero; aborts the test without memory. */
+struct config	*fixture_config(size_t n);
 /* An IPv4 or IPv6 address and a port; aborts the test on anything else. */
 void		 fixture_sockaddr(const char *text, struct sockaddr_storage *);
 

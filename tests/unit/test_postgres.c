@@ -90,13 +90,9 @@ static struct config *
 config_pg(const char *table, int connections, int queue_wait_ms,
     int statement_timeout_ms)
 {
-	struct config		*cfg = calloc(1, sizeof(*cfg));
-	struct sink_config	*sc;
+	struct config		*cfg = fixture_config(1);
+	struct sink_config	*sc = &cfg->sinks[0];
 
-	ck_assert_ptr_nonnull(cfg);
-	ck_assert_ptr_nonnull(cfg->sinks = calloc(1, sizeof(*cfg->sinks)));
-	cfg->nsinks = 1;
-	sc = &cfg->sinks[0];
 	sc->name = strdup("db");
 	sc->kind = SINK_KIND_POSTGRES;
 	sc->required = true;

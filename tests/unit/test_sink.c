@@ -107,27 +107,6 @@ count_lines(const char *path)
 	return n;
 }
 
-static char *
-tmp_path(const char *name)
-{
-	char	*p;
-
-	ck_assert_int_ne(asprintf(&p, "%s/%s", fixture_tmpdir(), name), -1);
-	return p;
-}
-
-static struct config *
-config_with(size_t n)
-{
-	struct config	*cfg = calloc(1, sizeof(*cfg));
-
-	ck_assert_ptr_nonnull(cfg);
-	cfg->sinks = calloc(n, sizeof(*cfg->sinks));
-	ck_assert_ptr_nonnull(cfg->sinks);
-	cfg->nsinks = n;
-	return cfg;
-}
-
 static void
 set_file(struct sink_config *sc, const char *name, char *path,
     bool required, bool sync)
@@ -182,7 +161,7 @@ loop_sync(int i)
 
 START_TEST(test_sink_file_concurrent_lines_whole_and_once)
 {
-	struct config	*cfg = config_with(1);
+	struct config	*cfg = fixture_config(1);
 	struct sinks	*s;
 	struct pusher	 p[4];
 	pthread_t	 t[4];
@@ -191,7 +170,7 @@ START_TEST(test_sink_file_concurrent_lines_whole_and_once)
 	int		 i;
 
 	outcome_reset();
-	set_file(&cfg->sinks[0], "log", tmp_path("r.jsonl"), true,
+	set_file(&cfg->sinks[0], "log", fixture_tmp_path("r.jsonl"), true,
 	    loop_sync(_i));
 	s = sinks_open(cfg, err, sizeof(err));
 	ck_assert_msg(s != NULL, "%s", err);
@@ -213,12 +192,12 @@ END_TEST
 
 START_TEST(test_sink_required_failure_is_retry)
 {
-	struct config	*cfg = config_with(2);
+	struct config	*cfg = fixture_config(2);
 	struct sinks	*s;
 	char		 err[256];
 
 	outcome_reset();
-	set_file(&cfg->sinks[0], "log", tmp_path("r.jsonl"), true, true);
+	set_file(&cfg->sinks[0], "log", fixture_tmp_path("r.jsonl"), true, true);
 	set_file(&cfg->sinks[1], "full", strdup("/dev/full"), true, true);
 	s = sinks_open(cfg, err, sizeof(err));
 	ck_assert_msg(s != NULL, "%s", err);
@@ -235,13 +214,13 @@ END_TEST
 
 START_TEST(test_sink_optional_failure_does_not_count)
 {
-	struct config	*cfg = config_with(2);
+	struct config	*cfg = fixture_config(2);
 	struct sinks	*s;
 	char		 err[256];
 
 	outcome_reset();
 	set_file(&cfg->sinks[0], "full", strdup("/dev/full"), false, true);
-	set_file(&cfg->sinks[1], "log", tmp_path("r.jsonl"), true, false);
+	set_file(&cfg->sinks[1], "log", fixture_tmp_path("r.jsonl"), true, false);
 	s = sinks_open(cfg, err, sizeof(err));
 	ck_assert_msg(s != NULL, "%s", err);
 	deliver(s, "{\"a\":1}\n");
@@ -255,7 +234,7 @@ END_TEST
 
 START_TEST(test_sink_no_required_sink_is_ok)
 {
-	struct config	*cfg = config_with(1);
+	struct config	*cfg = fixture_config(1);
 	struct sinks	*s;
 	char		 err[256];
 
@@ -273,15 +252,15 @@ END_TEST
 
 START_TEST(test_sink_reopen_moves_new_lines)
 {
-	struct config	*cfg = config_with(1);
+	struct config	*cfg = fixture_config(1);
 	struct sinks	*s;
 	char		*old;
 	char		 err[256];
 
 	outcome_reset();
-	set_file(&cfg->sinks[0], "log", tmp_path("r.jsonl"), true,
+	set_file(&cfg->sinks[0], "log", fixture_tmp_path("r.jsonl"), true,
 	    loop_sync(_i));
-	old = tmp_path("r.jsonl.1");
+	old = fixture_tmp_path("r.jsonl.1");
 	s = sinks_open(cfg, err, sizeof(err));
 	ck_assert_msg(s != NULL, "%s", err);
 	deliver(s, "{\"a\":1}\n");
@@ -302,12 +281,12 @@ END_TEST
 
 START_TEST(test_sink_drained_answers_retry_at_once)
 {
-	struct config	*cfg = config_with(1);
+	struct config	*cfg = fixture_config(1);
 	struct sinks	*s;
 	char		 err[256];
 
 	outcome_reset();
-	set_file(&cfg->sinks[0], "log", tmp_path("r.jsonl"), true,
+	set_file(&cfg->sinks[0], "log", fixture_tmp_path("r.jsonl"), true,
 	    loop_sync(_i));
 	s = sinks_open(cfg, err, sizeof(err));
 	ck_assert_msg(s != NULL, "%s", err);
@@ -332,14 +311,14 @@ END_TEST
  */
 START_TEST(test_sink_file_direct_answers_before_return)
 {
-	struct config	*cfg = config_with(2);
+	struct config	*cfg = fixture_config(2);
 	struct sinks	*s;
 	struct rlimit	 old, small;
 	struct stat	 st;
 	char		 err[256];
 
 	outcome_reset();
-	set_file(&cfg->sinks[0], "log", tmp_path("r.jsonl"), true, false);
+	set_file(&cfg->sinks[0], "log", fixture_tmp_path("r.jsonl"), true, false);
 	set_file(&cfg->sinks[1], "full", strdup("/dev/full"), false, false);
 	s = sinks_open(cfg, err, sizeof(err));
 	ck_assert_msg(s != NULL, "%s", err);
@@ -354,9 +333,9 @@ START_TEST(test_sink_file_direct_answers_before_return)
 	 * A file size limit makes the write fail half way (EFBIG): the half
 	 * line is taken back and the answer is a retry, still at once.
 	 */
-	cfg = config_with(1);
+	cfg = fixture_config(1);
 	outcome_reset();
-	set_file(&cfg->sinks[0], "log", tmp_path("small.jsonl"), true, false);
+	set_file(&cfg->sinks[0], "log", fixture_tmp_path("small.jsonl"), true, false);
 	s = sinks_open(cfg, err, sizeof(err));
 	ck_assert_msg(s != NULL, "%s", err);
 	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
@@ -379,10 +358,10 @@ END_TEST
 
 START_TEST(test_sink_open_missing_directory_fails)
 {
-	struct config	*cfg = config_with(1);
+	struct config	*cfg = fixture_config(1);
 	char		 err[256];
 
-	set_file(&cfg->sinks[0], "log", tmp_path("no/such/dir/r.jsonl"), true,
+	set_file(&cfg->sinks[0], "log", fixture_tmp_path("no/such/dir/r.jsonl"), true,
 	    true);
 	ck_assert_ptr_null(sinks_open(cfg, err, sizeof(err)));
 	ck_assert_msg(strstr(err, "sink_file: log: unable to open") != NULL &&
@@ -487,17 +466,17 @@ START_TEST(test_sink_exec_env_nul)
 	    "\"from\":\"46\\u00007\",\"to\":\"\\u0000\\u0000\","
 	    "\"received_at\":\"x\",\"body\":\"hi\\u0000!\"}";
 	const struct timespec	 at = { 1795788000, 0 };
-	struct config		*cfg = config_with(1);
+	struct config		*cfg = fixture_config(1);
 	struct sinks		*s;
 	struct report		*r;
 	struct buf		*line, *got, *copy;
-	char			*env_path = tmp_path("env"), *in_path;
+	char			*env_path = fixture_tmp_path("env"), *in_path;
 	char			*command[] = { "/bin/sh", "-c",
 	    "printf '%s|%s|%s' \"$SINCH_FROM\" \"$SINCH_TO\" \"$SINCH_TYPE\" "
 	    ">\"$1\" && cat >\"$2\"", "hook", env_path, NULL, NULL };
 	char			 err[256];
 
-	in_path = command[5] = tmp_path("stdin");
+	in_path = command[5] = fixture_tmp_path("stdin");
 	outcome_reset();
 	cfg->sinks[0].name = strdup("hook");
 	cfg->sinks[0].kind = SINK_KIND_EXEC;
@@ -543,7 +522,7 @@ END_TEST
 
 START_TEST(test_sink_dedup_skips_what_was_taken)
 {
-	struct config	*cfg = config_with(2);
+	struct config	*cfg = fixture_config(2);
 	struct sinks	*s;
 	uint8_t		 dg[DEDUP_DIGEST_LEN];
 	char		 err[256];
@@ -551,7 +530,7 @@ START_TEST(test_sink_dedup_skips_what_was_taken)
 	outcome_reset();
 	cfg->dedup_entries = 100;
 	cfg->dedup_ttl_s = 3600;
-	set_file(&cfg->sinks[0], "log", tmp_path("r.jsonl"), true, true);
+	set_file(&cfg->sinks[0], "log", fixture_tmp_path("r.jsonl"), true, true);
 	set_file(&cfg->sinks[1], "full", strdup("/dev/full"), true, false);
 	s = sinks_open(cfg, err, sizeof(err));
 	ck_assert_msg(s != NULL, "%s", err);
@@ -576,7 +555,7 @@ END_TEST
 
 START_TEST(test_sink_dedup_all_taken_is_ok_without_delivery)
 {
-	struct config	*cfg = config_with(1);
+	struct config	*cfg = fixture_config(1);
 	struct sinks	*s;
 	uint8_t		 dg[DEDUP_DIGEST_LEN];
 	char		 err[256];
@@ -585,7 +564,7 @@ START_TEST(test_sink_dedup_all_taken_is_ok_without_delivery)
 	outcome_reset();
 	cfg->dedup_entries = 100;
 	cfg->dedup_ttl_s = 3600;
-	set_file(&cfg->sinks[0], "log", tmp_path("r.jsonl"), true, true);
+	set_file(&cfg->sinks[0], "log", fixture_tmp_path("r.jsonl"), true, true);
 	s = sinks_open(cfg, err, sizeof(err));
 	ck_assert_msg(s != NULL, "%s", err);
 	dedup_digest("body", 4, dg);

@@ -49,15 +49,6 @@ setup(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static char *
-tmp_path(const char *name)
-{
-	char	*p;
-
-	ck_assert_int_ne(asprintf(&p, "%s/%s", fixture_tmpdir(), name), -1);
-	return p;
-}
-
 /*
  * A configuration with one exec sink running "/bin/sh -c script sh
  * <tmpdir>/arg"; protocol lines when lines is true.
@@ -66,13 +57,9 @@ static struct config *
 exec_config(const char *script, const char *arg, bool lines, int slots,
     int queue_wait_ms, int timeout_ms)
 {
-	struct config		*cfg = calloc(1, sizeof(*cfg));
-	struct sink_config	*sc;
+	struct config		*cfg = fixture_config(1);
+	struct sink_config	*sc = &cfg->sinks[0];
 
-	ck_assert_ptr_nonnull(cfg);
-	ck_assert_ptr_nonnull(cfg->sinks = calloc(1, sizeof(*cfg->sinks)));
-	cfg->nsinks = 1;
-	sc = &cfg->sinks[0];
 	sc->name = strdup("hook");
 	sc->kind = SINK_KIND_EXEC;
 	sc->required = true;
@@ -85,7 +72,7 @@ exec_config(const char *script, const char *arg, bool lines, int slots,
 	sc->command[1] = strdup("-c");
 	sc->command[2] = strdup(script);
 	sc->command[3] = strdup("sh");
-	sc->command[4] = tmp_path(arg);
+	sc->command[4] = fixture_tmp_path(arg);
 	sc->ncommand = 5;
 	ck_assert_ptr_nonnull(sc->env = calloc(1, sizeof(char *)));
 	return cfg;
@@ -135,7 +122,7 @@ deliver(struct sinks *s, int i, const char *text)
 static char *
 read_tmp(const char *name)
 {
-	char		*path = tmp_path(name), *text;
+	char		*path = fixture_tmp_path(name), *text;
 	struct buf	*b = fixture_read_path(path);
 
 	text = strdup(b != NULL ? b->data : "");
@@ -442,7 +429,7 @@ START_TEST(test_lines_helper_never_starts)
 
 	/* The backoff has grown meanwhile: only the reopen is this fast. */
 	usleep(1600000);
-	flag = tmp_path("flag");
+	flag = fixture_tmp_path("flag");
 	ck_assert_ptr_nonnull(fixture_write("flag", ""));
 	sinks_reopen(s);
 	start = now_s();
