@@ -382,7 +382,7 @@ daemon_conf()
 	i)
 		sinks="{ name = \"hook\"; kind = \"exec\"; protocol = \"lines\";
     command = [ \"$(command -v python3)\", \"$BENCH_DIR/answer.py\" ];
-    max_concurrent = 8; required = true; }"
+    max_concurrent = 2; required = true; }"
 		;;
 	esac
 	[[ $cfg == d ]] &&
@@ -775,7 +775,7 @@ EOF
 one_run()
 {
 	local cfg=$1 conns=$2 n=$3 what t0 t1 c0 c1 rss hwm headers=""
-	local out body=$BODY unique="" p0=0 p1=0
+	local out body=$BODY unique="" p0=0 p1=0 dhwm
 
 	what="($cfg) c=$conns run $n/$RUNS"
 	RUN_DIR=$T/$cfg-c$conns-r$n
@@ -826,11 +826,14 @@ print(r["requests"], r["non2xx"])' "$WRK_LINE")
 		    /metrics hook) || QW_P50=-1 QW_P99=-1
 	fi
 	read -r rss hwm < <(python3 "$UTIL" mem "${SERVER_PIDS[@]}")
+	# The daemon's own, without (i)'s helpers.
+	read -r _ dhwm < <(python3 "$UTIL" mem "$SERVER_PID")
 	check_run "$cfg" "$conns" "$what"
 	out=$(python3 "$UTIL" record "$WRK_LINE" config="$cfg" \
 	    conns="$conns" run="$n" cpu_ticks=$((t1 - t0)) \
 	    cpu_child_ticks=$((c1 - c0)) clk_tck="$CLK_TCK" \
-	    rss_kib="$rss" hwm_kib="$hwm" lines="$LINES" metrics_2xx="$M_2XX" \
+	    rss_kib="$rss" hwm_kib="$hwm" daemon_hwm_kib="$dhwm" \
+	    lines="$LINES" metrics_2xx="$M_2XX" \
 	    metrics_other="$M_OTHER" metrics_codes="$M_CODES" \
 	    deliveries_ok="$M_DELIV" check="$CHECK" rows="$ROWS" \
 	    pg_inserted="$PG_INS" pg_duplicate="$PG_DUP" \
