@@ -11,14 +11,17 @@
  * With protocol "lines" each slot keeps one helper running, started with
  * the daemon: it reads a record per line on stdin and answers each with
  * one line on stdout, the status a hook would exit with and an optional
- * reason.  A helper that overruns timeout_ms, exits, closes a pipe or
- * writes what is not an answer is killed, group and all, and started
- * again after a backoff; its record is SINK_RETRY, never lost.
+ * reason.  While every slot is busy a helper may be sent a few records
+ * ahead (EXEC_PIPELINE), which it answers in order.  A helper that
+ * overruns timeout_ms, exits, closes a pipe or writes what is not an
+ * answer is killed, group and all, and started again after a backoff;
+ * the record it was on is SINK_RETRY, and those sent behind it wait
+ * again in the queue, so nothing is lost.
  *
  * Either way 0 is SINK_OK, 65 SINK_REJECT and anything else SINK_RETRY,
  * and stderr (stdout too, for "exec") goes to the log, capped per report.
  *
- * Each of max_concurrent slots is a thread serving one report at a time.
+ * Each of max_concurrent slots is a thread that serves its reports.
  * Reports wait for a slot first come, first served, up to queue_wait_ms;
  * a timer thread answers one that waited that long SINK_BUSY, with a
  * Retry-After taken from the sink's recent run times.
