@@ -889,6 +889,8 @@ slot_down(struct exec_slot *slot, bool failing, int64_t up_ms)
 	slot->backoff_ms = delay * 2 < EXEC_BACKOFF_MAX_MS ? delay * 2 :
 	    EXEC_BACKOFF_MAX_MS;
 	pthread_mutex_lock(&e->lock);
+	/* It may have gone on the idle stack with its last answer. */
+	idle_remove(e, slot);
 	slot->restart_at = now_ms() + delay;
 	slot_set_state(slot, failing ? SLOT_FAILING : SLOT_DOWN);
 	if (e->nfailing == e->nslots)
@@ -936,6 +938,7 @@ helper_start(struct exec_slot *slot)
 	h->pidfd = pidfd_open(h->pid, 0);
 	h->started_ms = now_ms();
 	h->answered = 0;
+	h->rlen = 0;
 	h->err.len = 0;
 	stream_restart(&h->err, "-");
 	metrics_exec_helpers(e->index, 1);
@@ -1225,6 +1228,11 @@ helper_read(struct exec_slot *slot, enum metrics_helper_end *why,
 		if ((size_t)(end - p) >= EXEC_LINE_MAX) {
 			*why = METRICS_HELPER_PROTOCOL;
 			*what = "answered a line too long";
+			return -1;
+		}
+		if (end > p && h->nsent == 0) {
+			*why = METRICS_HELPER_PROTOCOL;
+			*what = "wrote with no record to answer";
 			return -1;
 		}
 		memmove(h->rbuf, p, (size_t)(end - p));
