@@ -462,6 +462,46 @@ close_fd(int *fd)
 	*fd = -1;
 }
 
+/*
+ * Starts the program with env and three new pipes, and gives back our
+ * ends, non-blocking: fds[0] to its stdin, fds[1] from its stdout and
+ * fds[2] from its stderr.  id names the report in the log, or is NULL
+ * for a helper.  Returns the pid, or -1, logged, with nothing left open.
+ */
+static pid_t
+exec_start(const struct sink_exec *e, char **env, const char *id,
+    int fds[3])
+{
+	int	in[2] = { -1, -1 }, o[2] = { -1, -1 }, x[2] = { -1, -1 };
+	char	at[64] = "";
+	pid_t	pid = -1;
+
+	if (id != NULL)
+		snprintf(at, sizeof(at), " id=%s:", id);
+	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(o, O_CLOEXEC) == -1 ||
+	    pipe2(x, O_CLOEXEC) == -1)
+		log_warn("sink_exec: %s:%s unable to make pipes", e->cfg->name,
+		    at);
+	else if ((pid = exec_spawn(e, env, in[0], o[1], x[1])) == -1)
+		log_warn("sink_exec: %s:%s unable to run %s", e->cfg->name, at,
+		    e->cfg->command[0]);
+	close_fd(&in[0]);
+	close_fd(&o[1]);
+	close_fd(&x[1]);
+	if (pid == -1) {
+		close_fd(&in[1]);
+		close_fd(&o[0]);
+		close_fd(&x[0]);
+		return -1;
+	}
+	fds[0] = in[1];
+	fds[1] = o[0];
+	fds[2] = x[0];
+	for (int i = 0; i < 3; i++)
+		fcntl(fds[i], F_SETFL, O_NONBLOCK);
+	return pid;
+}
+
 /* Runs the hook for one job and says how it went. */
 static enum sink_verdict
 exec_run(struct sink_exec *e, struct sink_job *job)
@@ -473,8 +513,7 @@ exec_run(struct sink_exec *e, struct sink_job *job)
 	struct pollfd		 pfd[4];
 	char			**env;
 	size_t			 fixed, len, sent = 0, i, n;
-	int			 in[2] = { -1, -1 }, o[2] = { -1, -1 };
-	int			 x[2] = { -1, -1 }, pidfd = -1, status = 0;
+	int			 fds[3], in = -1, pidfd = -1, status = 0;
 	int64_t			 start = now_ms(), deadline, left;
 	bool			 exited = false, timed_out = false;
 	pid_t			 pid;
@@ -488,36 +527,21 @@ exec_run(struct sink_exec *e, struct sink_job *job)
 		    id);
 		return SINK_RETRY;
 	}
-	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(o, O_CLOEXEC) == -1 ||
-	    pipe2(x, O_CLOEXEC) == -1) {
-		log_warn("sink_exec: %s: id=%s: unable to make pipes",
-		    e->cfg->name, id);
-		goto fail;
-	}
-	if ((pid = exec_spawn(e, env, in[0], o[1], x[1])) == -1) {
-		log_warn("sink_exec: %s: id=%s: unable to run %s",
-		    e->cfg->name, id, e->cfg->command[0]);
-		goto fail;
-	}
+	pid = exec_start(e, env, id, fds);
 	env_free(env, fixed);
-	env = NULL;
-	close_fd(&in[0]);
-	close_fd(&o[1]);
-	close_fd(&x[1]);
-	out.fd = o[0];
-	err.fd = x[0];
-	o[0] = x[0] = -1;
-	fcntl(in[1], F_SETFL, O_NONBLOCK);
-	fcntl(out.fd, F_SETFL, O_NONBLOCK);
-	fcntl(err.fd, F_SETFL, O_NONBLOCK);
+	if (pid == -1)
+		return SINK_RETRY;
+	in = fds[0];
+	out.fd = fds[1];
+	err.fd = fds[2];
 	/* Without pidfd (old kernels, valgrind) poll for the exit instead. */
 	pidfd = pidfd_open(pid, 0);
 
 	deadline = start + e->cfg->timeout_ms;
 	while (!exited) {
 		n = 0;
-		if (in[1] != -1)
-			pfd[n++] = (struct pollfd){ in[1], POLLOUT, 0 };
+		if (in != -1)
+			pfd[n++] = (struct pollfd){ in, POLLOUT, 0 };
 		for (i = 0; i < 2; i++)
 			if (streams[i]->fd != -1)
 				pfd[n++] = (struct pollfd){ streams[i]->fd,
@@ -541,8 +565,8 @@ exec_run(struct sink_exec *e, struct sink_job *job)
 				continue;
 			if (pfd[i].fd == pidfd)
 				exited = true;
-			else if (pfd[i].fd == in[1]) {
-				ssize_t w = write(in[1], line + sent,
+			else if (pfd[i].fd == in) {
+				ssize_t w = write(in, line + sent,
 				    len - sent);
 
 				if (w > 0)
@@ -550,7 +574,7 @@ exec_run(struct sink_exec *e, struct sink_job *job)
 				/* EPIPE: the hook does not read stdin. */
 				if ((w == -1 && errno != EAGAIN &&
 				    errno != EINTR) || sent == len)
-					close_fd(&in[1]);
+					close_fd(&in);
 			} else
 				stream_read(pfd[i].fd == out.fd ? &out : &err);
 		}
@@ -563,7 +587,7 @@ exec_run(struct sink_exec *e, struct sink_job *job)
 		;
 	if (pidfd != -1)
 		close(pidfd);
-	close_fd(&in[1]);
+	close_fd(&in);
 	/* Whatever the hook wrote before it went. */
 	deadline = now_ms() + EXEC_DRAIN_MS;
 	while ((out.fd != -1 || err.fd != -1) &&
@@ -584,15 +608,6 @@ exec_run(struct sink_exec *e, struct sink_job *job)
 		close_fd(&streams[i]->fd);
 	}
 	return exec_verdict(e, id, status, timed_out, now_ms() - start);
-fail:
-	env_free(env, fixed);
-	close_fd(&in[0]);
-	close_fd(&in[1]);
-	close_fd(&o[0]);
-	close_fd(&o[1]);
-	close_fd(&x[0]);
-	close_fd(&x[1]);
-	return SINK_RETRY;
 }
 
 /* ------------------------------------------------------------------ */
@@ -909,32 +924,21 @@ helper_start(struct exec_slot *slot)
 {
 	struct sink_exec	*e = slot->exec;
 	struct exec_helper	*h = &slot->h;
-	int			 in[2] = { -1, -1 }, o[2] = { -1, -1 };
-	int			 x[2] = { -1, -1 }, delay;
+	int			 fds[3], delay;
 
 	pthread_mutex_lock(&e->lock);
 	h->gen = e->gen;
 	pthread_mutex_unlock(&e->lock);
-	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(o, O_CLOEXEC) == -1 ||
-	    pipe2(x, O_CLOEXEC) == -1) {
-		log_warn("sink_exec: %s: unable to make pipes", e->cfg->name);
-		goto fail;
+	if ((h->pid = exec_start(e, e->helper_env, NULL, fds)) == -1) {
+		metrics_exec_helper_end(e->index, METRICS_HELPER_SPAWN);
+		delay = slot_down(slot, true, 0);
+		log_warnx("sink_exec: %s: starting a helper again in %d ms",
+		    e->cfg->name, delay);
+		return -1;
 	}
-	if ((h->pid = exec_spawn(e, e->helper_env, in[0], o[1], x[1])) ==
-	    -1) {
-		log_warn("sink_exec: %s: unable to run %s", e->cfg->name,
-		    e->cfg->command[0]);
-		goto fail;
-	}
-	close_fd(&in[0]);
-	close_fd(&o[1]);
-	close_fd(&x[1]);
-	h->in = in[1];
-	h->out = o[0];
-	h->err.fd = x[0];
-	fcntl(h->in, F_SETFL, O_NONBLOCK);
-	fcntl(h->out, F_SETFL, O_NONBLOCK);
-	fcntl(h->err.fd, F_SETFL, O_NONBLOCK);
+	h->in = fds[0];
+	h->out = fds[1];
+	h->err.fd = fds[2];
 	h->pidfd = pidfd_open(h->pid, 0);
 	h->started_ms = now_ms();
 	h->answered = 0;
@@ -948,19 +952,6 @@ helper_start(struct exec_slot *slot)
 	log_debug("sink_exec: %s: helper %d started", e->cfg->name,
 	    (int)h->pid);
 	return 0;
-fail:
-	close_fd(&in[0]);
-	close_fd(&in[1]);
-	close_fd(&o[0]);
-	close_fd(&o[1]);
-	close_fd(&x[0]);
-	close_fd(&x[1]);
-	h->pid = -1;
-	metrics_exec_helper_end(e->index, METRICS_HELPER_SPAWN);
-	delay = slot_down(slot, true, 0);
-	log_warnx("sink_exec: %s: starting a helper again in %d ms",
-	    e->cfg->name, delay);
-	return -1;
 }
 
 /* Kills the helper's group, reaps it and logs the rest of its stderr. */
