@@ -442,25 +442,31 @@ start_d() { start_daemon d "$@"; }
 start_e() { start_daemon e "$@"; }
 start_g() { start_daemon g "$@"; }
 
+daemon_ready()
+{
+	python3 "$UTIL" ready "$PORT"
+}
+
+# start_ready CONFIG DIR: start_daemon, then until /readyz answers 200.
+start_ready()
+{
+	start_daemon "$@" || return 1
+	if ! wait_for "$START_TIMEOUT" daemon_ready; then
+		say "the daemon was not ready (/readyz) within" \
+		    "${START_TIMEOUT}s: $(tail -n 3 "$2/stderr")"
+		stop_pid "$SERVER_PID"
+		return 1
+	fi
+}
+
 # (i): the helpers are the daemon's children for as long as it runs, so
 # their CPU time counts with the daemon's (SERVER_PIDS).
 start_i()
 {
-	start_daemon i "$@" || return 1
-	if ! wait_for "$START_TIMEOUT" daemon_ready; then
-		say "the daemon was not ready (/readyz) within" \
-		    "${START_TIMEOUT}s: $(tail -n 3 "$1/stderr")"
-		stop_pid "$SERVER_PID"
-		return 1
-	fi
+	start_ready i "$@" || return 1
 	mapfile -t SERVER_PIDS < <(ps --ppid "$SERVER_PID" -o pid= |
 	    tr -d ' ')
 	SERVER_PIDS=("$SERVER_PID" "${SERVER_PIDS[@]}")
-}
-
-daemon_ready()
-{
-	python3 "$UTIL" ready "$PORT"
 }
 
 # (h): an empty table for every run, as every sink file starts empty (the
@@ -472,13 +478,7 @@ start_h()
 		say "unable to drop $PG_TABLE: $(tail -n 2 "$1/psql.out")"
 		return 1
 	fi
-	start_daemon h "$@" || return 1
-	if ! wait_for "$START_TIMEOUT" daemon_ready; then
-		say "the daemon was not ready (/readyz) within" \
-		    "${START_TIMEOUT}s: $(tail -n 3 "$1/stderr")"
-		stop_pid "$SERVER_PID"
-		return 1
-	fi
+	start_ready h "$@"
 }
 
 port_open()
